@@ -1,0 +1,236 @@
+"""The connector contract: what a channel plugin declares and the methods the engine calls.
+
+A connector is a class with
+
+- `kind`: the name a config's `[[channels]] kind = "..."` uses;
+- `capabilities`: the set of `Capability` values it implements (the engine plans jobs from this and never probes);
+- `config_model`: a pydantic model of its `[channels.settings]` table;
+- `limits`: its batch limits;
+
+and, for each declared capability, the method below. A connector receives its transport or HTTP client through
+`ConnectorContext` (tests inject one) and never opens a database session: the engine stores, maps, applies and
+retries. Connectors raise only `channelhub.errors.ConnectorError` subclasses, classifying vendor failures at
+their boundary (Retryable, RateLimited, Fatal, Skippable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from channelhub.model.orders import Order
+from channelhub.model.shipments import Shipment
+
+
+class Capability(StrEnum):
+    PULL_ORDERS = "pull_orders"
+    PUSH_STOCK = "push_stock"
+    PUSH_FULFILLMENT = "push_fulfillment"
+    PULL_TRACKING = "pull_tracking"
+    PUSH_REFUND = "push_refund"
+    PULL_STOCK = "pull_stock"
+    WEBHOOKS = "webhooks"
+
+
+# Which method each capability obliges a connector to implement (checked at load by plugins.validate).
+REQUIRED_METHODS: dict[Capability, tuple[str, ...]] = {
+    Capability.PULL_ORDERS: ("pull_orders", "map_order"),
+    Capability.PUSH_STOCK: ("push_stock",),
+    Capability.PUSH_FULFILLMENT: ("push_fulfillment",),
+    Capability.PULL_TRACKING: ("pull_tracking",),
+    Capability.PUSH_REFUND: ("push_refund",),
+    Capability.PULL_STOCK: ("pull_stock",),
+    Capability.WEBHOOKS: ("verify_webhook", "parse_webhook"),
+}
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """How much one call may carry. The dispatcher never sends more."""
+
+    stock_per_call: int = 100
+    fulfillments_per_call: int = 1
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One payload as received, before mapping; stored in the inbox first, exactly as it came.
+
+    `source` says where it came from in words a person can follow ("inbox/orders-1.tsv lines 12-14",
+    "webhook 9f1c..."). `problem` is set when the connector could not even parse the record (a malformed row,
+    bad encoding): the engine quarantines it as it is, with that reason.
+    """
+
+    stream: str
+    source: str
+    body: str
+    external_id: str | None = None
+    problem: str | None = None
+    delivery_id: str | None = None  # a webhook's delivery id, for deduplication
+
+
+@dataclass
+class PulledPage:
+    """A page of records. The engine commits the page's orders and `cursor` in one transaction, then calls
+    `on_committed` (a flat-file connector moves its file to processed/ there)."""
+
+    records: list[RawRecord]
+    cursor: str | None = None
+    on_committed: Callable[[], None] | None = None
+    label: str = ""  # what this page is, for logs and progress ("orders-1.tsv")
+    content_hash: str | None = None  # a whole-file hash: a page already imported under this hash is skipped
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """Ask for everything changed since `cursor` (None: from the beginning), less `overlap`."""
+
+    cursor: str | None
+    overlap: timedelta
+    now: datetime
+
+
+@dataclass(frozen=True)
+class StockUpdate:
+    """Set the channel's listed quantity of `sku` to `quantity`.
+
+    `previous` is the last quantity the channel confirmed (None when never confirmed), for compare-and-set APIs.
+    """
+
+    sku: str
+    quantity: int
+    idempotency_key: str
+    previous: int | None = None
+
+
+@dataclass(frozen=True)
+class FulfillmentRequest:
+    """Tell the channel that (some of) an order shipped."""
+
+    order_external_id: str
+    order_number: str
+    shipment: Shipment
+    line_external_ids: Mapping[str, str]  # sku -> the channel's line id for this order
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    order_external_id: str
+    amount: str  # decimal string in the order's shop currency
+    currency: str
+    reason: str
+    lines: tuple[tuple[str, int], ...]  # (channel line id, quantity)
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Per-item outcome of a batched write. `error` set means failed; `retryable` says whether to try again."""
+
+    idempotency_key: str
+    error: str | None = None
+    retryable: bool = False
+    confirmed_quantity: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class ConnectorContext:
+    """What the engine hands a connector: its name, where its config lives, and injectable transports."""
+
+    channel: str
+    base_dir: Path = field(default_factory=Path.cwd)
+    mapping_dirs: Sequence[Path] = ()
+    transport: Any = None  # a file transport (local folder, SFTP) or an HTTP client/session, tests inject one
+    sku_map: Mapping[str, str] = field(default_factory=dict)  # channel SKU -> hub SKU
+
+
+class Connector:
+    """Base class of every connector. Subclasses set the class attributes and implement declared methods.
+
+    Method contracts:
+
+    pull_orders(request) -> Iterator[PulledPage]
+        Everything changed since `request.cursor` less `request.overlap`. May repeat records (the engine's
+        apply is idempotent); must not skip any. Pages are committed in the order yielded.
+    map_order(record) -> Order
+        Map one raw record to the canonical order. Raise MappingError (with the reason) when it does not map.
+        Pure: no I/O.
+    inspect(filename, data, options) -> Iterator[RawRecord]
+        Turn a saved payload or file into records for `channelhub inspect`, with no network and no database.
+    push_stock(updates) -> list[WriteResult]
+        Set listed quantities; at most `limits.stock_per_call` updates. One result per update, in any order.
+        Raise a ConnectorError for a failure of the whole call. Must be safe to repeat with the same keys.
+    push_fulfillment(request) -> None
+        Record a shipment at the channel. Repeating it with the same idempotency key must not ship twice.
+    push_refund(request) -> None
+        Same contract for refunds.
+    pull_stock(skus) -> dict[str, int]
+        The channel's current listed quantities, for reconcile.
+    verify_webhook(headers, raw_body) -> bool
+        Check the signature in constant time.
+    parse_webhook(headers, raw_body) -> list[RawRecord]
+        Records for the same apply path as polling (with `delivery_id` set).
+    close() -> None
+        Release transports.
+    """
+
+    kind: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
+    config_model: ClassVar[type[BaseModel]]
+    limits: ClassVar[BatchLimits] = BatchLimits()
+
+    def __init__(self, config: BaseModel, context: ConnectorContext) -> None:
+        self.config = config
+        self.context = context
+
+    @property
+    def channel(self) -> str:
+        return self.context.channel
+
+    # Methods a connector implements for the capabilities it declares. The defaults refuse loudly.
+    def pull_orders(self, request: PullRequest) -> Iterator[PulledPage]:
+        raise NotImplementedError
+
+    def map_order(self, record: RawRecord) -> Order:
+        raise NotImplementedError
+
+    def inspect(self, filename: str, data: bytes, options: Mapping[str, str]) -> Iterator[RawRecord]:
+        raise NotImplementedError(f"{self.kind} cannot inspect saved payloads")
+
+    def push_stock(self, updates: Sequence[StockUpdate]) -> list[WriteResult]:
+        raise NotImplementedError
+
+    def push_fulfillment(self, request: FulfillmentRequest) -> None:
+        raise NotImplementedError
+
+    def push_refund(self, request: RefundRequest) -> None:
+        raise NotImplementedError
+
+    def pull_stock(self, skus: Iterable[str]) -> dict[str, int]:
+        raise NotImplementedError
+
+    def verify_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> bool:
+        raise NotImplementedError
+
+    def parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> list[RawRecord]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        return None
+
+
+class EmptySettings(BaseModel):
+    """Settings model for connectors that need none."""
+
+    model_config = ConfigDict(extra="forbid")
