@@ -1,0 +1,1 @@
+"""The sync engine: pull (inbox, map, apply, cursors), outbox (enqueue, claim, dispatch, retry), reconcile."""
