@@ -1,0 +1,143 @@
+"""Read-only queries behind `status`, `orders`, `quarantine` and the demo's summary. No writes here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from channelhub.errors import ChannelhubError
+from channelhub.runtime import Hub
+from channelhub.store.tables import (
+    ChannelStateRow,
+    CursorRow,
+    InboxRow,
+    OrderEventRow,
+    OrderLineRow,
+    OrderRow,
+    OutboxRow,
+    ShipmentRow,
+)
+
+
+class NotFound(ChannelhubError):
+    """The thing a command names does not exist."""
+
+
+@dataclass(frozen=True)
+class ChannelStatus:
+    name: str
+    kind: str
+    enabled: bool
+    last_pull: datetime | None
+    last_ok: datetime | None
+    cursor: str
+    pending: int
+    dead: int
+    held: int
+    quarantined: int
+    last_error: str
+    stopped_reason: str
+
+    def lag_seconds(self, now: datetime | None = None) -> float | None:
+        """Seconds since the last successful pull (None: never pulled)."""
+        if self.last_ok is None:
+            return None
+        return ((now or datetime.now(UTC)) - self.last_ok).total_seconds()
+
+
+def _count_by(session: Session, column: Any, *where: Any) -> dict[str, int]:
+    rows = session.execute(select(column, func.count()).where(*where).group_by(column)).all()
+    return {key: count for key, count in rows}
+
+
+def channel_statuses(hub: Hub) -> list[ChannelStatus]:
+    """One row per configured channel, from what the database says about it."""
+    with hub.db.transaction() as session:
+        states = {row.channel: row for row in session.scalars(select(ChannelStateRow))}
+        cursors: dict[str, list[str]] = {}
+        for row in session.scalars(select(CursorRow).order_by(CursorRow.stream)):
+            cursors.setdefault(row.channel, []).append(f"{row.stream}={row.value}" if row.value else "")
+        pending = _count_by(session, OutboxRow.channel, OutboxRow.status.in_(("pending", "inflight")))
+        dead = _count_by(session, OutboxRow.channel, OutboxRow.status == "dead")
+        held = _count_by(session, OrderRow.channel, OrderRow.state == "on_hold")
+        quarantined = _count_by(session, InboxRow.channel, InboxRow.status == "quarantined")
+    result = []
+    for name, runtime in hub.channels.items():
+        state = states.get(name)
+        stopped = runtime.stopped_reason or (state.stopped_reason if state else "")
+        if not runtime.enabled:
+            stopped = stopped or "disabled in config"
+        result.append(
+            ChannelStatus(
+                name=name,
+                kind=runtime.kind,
+                enabled=runtime.enabled,
+                last_pull=state.last_pull_at if state else None,
+                last_ok=state.last_pull_ok_at if state else None,
+                cursor=", ".join(c for c in cursors.get(name, []) if c) or "-",
+                pending=pending.get(name, 0),
+                dead=dead.get(name, 0),
+                held=held.get(name, 0),
+                quarantined=quarantined.get(name, 0),
+                last_error=state.last_error if state else "",
+                stopped_reason=stopped,
+            )
+        )
+    return result
+
+
+def list_orders(
+    session: Session, *, state: str | None = None, channel: str | None = None, limit: int = 200
+) -> list[OrderRow]:
+    query = select(OrderRow).order_by(OrderRow.placed_at.desc(), OrderRow.id.desc()).limit(limit)
+    if state:
+        query = query.where(OrderRow.state == state)
+    if channel:
+        query = query.where(OrderRow.channel == channel)
+    return list(session.scalars(query))
+
+
+def find_order(session: Session, ref: str) -> OrderRow:
+    """An order by hub id ("42") or by "CHANNEL:EXTERNAL_ID" (the external id may itself contain colons)."""
+    row: OrderRow | None = None
+    if ref.isdigit():
+        row = session.get(OrderRow, int(ref))
+    if row is None and ":" in ref:
+        channel, external_id = ref.split(":", 1)
+        row = session.scalar(select(OrderRow).where(OrderRow.channel == channel, OrderRow.external_id == external_id))
+    if row is None:
+        raise NotFound(f"no order {ref!r} (give the hub id or CHANNEL:EXTERNAL_ID)")
+    return row
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    order: OrderRow
+    lines: list[OrderLineRow]
+    events: list[OrderEventRow]
+    shipments: list[ShipmentRow]
+
+
+def order_detail(session: Session, ref: str) -> OrderDetail:
+    order = find_order(session, ref)
+    lines = list(
+        session.scalars(select(OrderLineRow).where(OrderLineRow.order_id == order.id).order_by(OrderLineRow.id))
+    )
+    events = list(
+        session.scalars(select(OrderEventRow).where(OrderEventRow.order_id == order.id).order_by(OrderEventRow.id))
+    )
+    shipments = list(
+        session.scalars(select(ShipmentRow).where(ShipmentRow.order_id == order.id).order_by(ShipmentRow.id))
+    )
+    return OrderDetail(order=order, lines=lines, events=events, shipments=shipments)
+
+
+def quarantined(session: Session, *, channel: str | None = None, limit: int = 500) -> list[InboxRow]:
+    query = select(InboxRow).where(InboxRow.status == "quarantined").order_by(InboxRow.id).limit(limit)
+    if channel:
+        query = query.where(InboxRow.channel == channel)
+    return list(session.scalars(query))

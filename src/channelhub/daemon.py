@@ -1,0 +1,195 @@
+"""The daemon: APScheduler 3 jobs planned from each channel's declared capabilities, signals, graceful stop.
+
+Jobs (each `max_instances=1, coalesce=True`, so a slow run is never stacked or replayed in a burst):
+
+- `pull:<channel>` every `schedule.pull_seconds`, for channels that declare pull_orders;
+- `dispatch` (one dispatcher for every channel) every smallest `schedule.push_seconds` of the channels that
+  push anything (or `[sync] dispatch_seconds`).
+
+A job catches and logs every error: the daemon keeps running. A Fatal error stops only that channel's jobs (the
+reason is stored and shown by `channelhub status`). SIGINT and SIGTERM stop the scheduler with
+`shutdown(wait=True)`, so a dispatch in flight finishes; a write interrupted harder than that is not lost or
+doubled, because outbox rows are claimed under a lease and carry a fixed idempotency key.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from channelhub.errors import Fatal
+from channelhub.logs import get_logger
+from channelhub.ports import Capability
+from channelhub.runtime import Hub
+
+log = get_logger("channelhub.daemon")
+
+PUSH_CAPABILITIES = frozenset({Capability.PUSH_STOCK, Capability.PUSH_FULFILLMENT, Capability.PUSH_REFUND})
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    id: str
+    seconds: float
+    channel: str | None  # None for jobs that serve every channel
+
+
+def plan_jobs(hub: Hub) -> list[JobPlan]:
+    """The jobs the daemon runs, from the channels' capabilities and schedules (never by probing a channel)."""
+    jobs: list[JobPlan] = []
+    push_intervals: list[float] = []
+    for runtime in hub.active():
+        schedule = runtime.settings.schedule
+        if Capability.PULL_ORDERS in runtime.capabilities:
+            jobs.append(JobPlan(id=f"pull:{runtime.name}", seconds=float(schedule.pull_seconds), channel=runtime.name))
+        if runtime.capabilities & PUSH_CAPABILITIES:
+            push_intervals.append(float(schedule.push_seconds))
+    if push_intervals:
+        seconds = min([*push_intervals, float(hub.config.sync.dispatch_seconds)])
+        jobs.append(JobPlan(id="dispatch", seconds=seconds, channel=None))
+    return jobs
+
+
+class Daemon:
+    """Runs the hub's jobs on a background scheduler until stopped.
+
+    `on_job(job_id, result)` is called after every successful job run (the demo prints from it).
+    """
+
+    def __init__(self, hub: Hub, *, on_job: Callable[[str, Any], None] | None = None) -> None:
+        self.hub = hub
+        self.on_job = on_job
+        self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"misfire_grace_time": None})
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.jobs = plan_jobs(hub)
+
+    # --- jobs -----------------------------------------------------------------------------------------------
+
+    def pull_job(self, channel: str) -> Any:
+        """Pull one channel; a Fatal error stops the channel's jobs (run_pull records every attempt)."""
+        report = self.hub.pull(channel)
+        if self.hub.channels[channel].stopped_reason:
+            self._remove_channel_jobs(channel)
+        return report
+
+    def dispatch_job(self) -> Any:
+        report = self.hub.dispatch()
+        for channel in list(self.hub.channels):
+            if self.hub.channels[channel].stopped_reason:
+                self._remove_channel_jobs(channel)
+        return report
+
+    def _run(self, job_id: str, func: Callable[[], Any], channel: str | None) -> None:
+        """The wrapper around every job: nothing a job raises stops the daemon."""
+        try:
+            result = func()
+        except Fatal as exc:
+            if channel is not None:
+                self.hub.stop_channel(channel, str(exc))
+                self._remove_channel_jobs(channel)
+            else:
+                log.error("job failed", job=job_id, error=str(exc))
+            return
+        except Exception as exc:
+            log.error("job failed", job=job_id, error=str(exc), exc_info=True)
+            return
+        if self.on_job is not None:
+            try:
+                self.on_job(job_id, result)
+            except Exception as exc:  # a reporting hook must not break the job loop
+                log.warning("job hook failed", job=job_id, error=str(exc))
+
+    def _func(self, plan: JobPlan) -> Callable[[], Any]:
+        if plan.id == "dispatch":
+            return self.dispatch_job
+        assert plan.channel is not None
+        channel = plan.channel
+        return lambda: self.pull_job(channel)
+
+    def _remove_channel_jobs(self, channel: str) -> None:
+        with self._lock:
+            for job in self.scheduler.get_jobs():
+                if job.id == f"pull:{channel}":
+                    job.remove()
+                    log.warning("channel jobs removed", channel=channel, job=job.id)
+
+    # --- life cycle -----------------------------------------------------------------------------------------
+
+    def run_once(self) -> None:
+        """One pass of every job, in order (pulls first, then dispatch), in this thread."""
+        for plan in self.jobs:
+            if plan.channel is not None:
+                self._run(plan.id, self._func(plan), plan.channel)
+        for plan in self.jobs:
+            if plan.channel is None:
+                self._run(plan.id, self._func(plan), None)
+
+    def start(self) -> None:
+        """Start the scheduler in the background; every job runs once at once, then on its interval."""
+        self.hub.resume_channels()
+        for plan in self.jobs:
+            self.scheduler.add_job(
+                self._run,
+                "interval",
+                seconds=plan.seconds,
+                args=(plan.id, self._func(plan), plan.channel),
+                id=plan.id,
+                name=plan.id,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=_now(),
+            )
+        self.scheduler.start()
+        log.info(
+            "daemon started",
+            jobs=[f"{p.id} every {p.seconds:g}s" for p in self.jobs],
+            stopped={rt.name: rt.stopped_reason for rt in self.hub.channels.values() if rt.stopped_reason},
+        )
+
+    def stop(self) -> None:
+        """Ask the daemon to stop; `run_forever` returns once in-flight jobs have finished."""
+        self._stop.set()
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+
+    def run_forever(self, *, for_seconds: float | None = None, handle_signals: bool = True) -> int:
+        """Run until SIGINT/SIGTERM (or `for_seconds`), then stop gracefully. Returns the exit code (0)."""
+        previous: dict[int, Any] = {}
+        if handle_signals:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous[signum] = signal.signal(signum, self._on_signal)
+        deadline = None if for_seconds is None else time.monotonic() + for_seconds
+        self.start()
+        try:
+            while not self._stop.is_set():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    break
+                self._stop.wait(0.5 if remaining is None else min(0.5, remaining))
+        finally:
+            log.info("daemon stopping: waiting for running jobs to finish")
+            self.shutdown()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        log.info("daemon stopped cleanly")
+        return 0
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("signal received", signal=signal.Signals(signum).name)
+        self._stop.set()
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)

@@ -1,0 +1,112 @@
+"""Logging: structlog for the hub, with the standard library's loggers (APScheduler, paramiko, alembic) routed
+through the same processors, so every line is rendered one way and passes the secret redaction.
+
+`configure_logging(level=..., json=..., secrets=...)` may be called more than once (the CLI calls it with the
+global options, then again once the config has named its secrets); each call replaces the previous setup.
+Log lines go to stderr: stdout belongs to command output (tables, JSON) that people pipe elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Chatty libraries that say nothing a merchant needs at INFO.
+QUIET_LOGGERS = {"apscheduler": logging.WARNING, "paramiko": logging.WARNING, "alembic": logging.WARNING}
+
+_HANDLER_NAME = "channelhub"
+
+
+def _fallback_redactor(secrets: Iterable[str]) -> Processor:
+    """Replace every occurrence of a known secret value in any string field with `***`."""
+    values = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in values:
+                value = value.replace(secret, "***")
+            return value
+        if isinstance(value, dict):
+            return {k: scrub(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(scrub(v) for v in value)
+        return value
+
+    def processor(_logger: Any, _name: str, event_dict: EventDict) -> EventDict:
+        if not values:
+            return event_dict
+        return {k: scrub(v) for k, v in event_dict.items()}
+
+    return processor
+
+
+def _redactor(secrets: Iterable[str]) -> Processor:
+    """The project's redaction processor (channelhub.redact), or a value-based fallback if it is unavailable."""
+    secrets = list(secrets)
+    try:
+        from channelhub.redact import redacting_processor
+    except ImportError:  # pragma: no cover - redact.py ships with the package
+        return _fallback_redactor(secrets)
+    return redacting_processor(secrets)
+
+
+def configure_logging(
+    *, level: str = "INFO", json: bool = False, secrets: Iterable[str] = (), stream: TextIO | None = None
+) -> None:
+    """Set up structlog and the stdlib root logger: console (coloured on a terminal) or one JSON object a line.
+
+    `secrets` are values that must never appear in output; the redaction processor runs on every event, the
+    stdlib's included, after the message is formatted and before it is rendered.
+    """
+    level_name = level.upper()
+    if level_name not in LEVELS:
+        raise ValueError(f"log level must be one of {', '.join(LEVELS)}, not {level!r}")
+    out = stream if stream is not None else sys.stderr
+    redact = _redactor(secrets)
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer: Processor
+    if json:
+        renderer = structlog.processors.JSONRenderer()
+        final: list[Processor] = [structlog.processors.format_exc_info, redact, renderer]
+    else:
+        colors = hasattr(out, "isatty") and out.isatty()
+        renderer = structlog.dev.ConsoleRenderer(colors=colors)
+        # The console renderer formats tracebacks itself; redact before it sees the event.
+        final = [redact, renderer]
+
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final],
+    )
+    handler = logging.StreamHandler(out)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(formatter)
+
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level_name)
+    for name, quiet in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(logging.DEBUG if level_name == "DEBUG" else quiet)
+
+
+def get_logger(name: str = "channelhub") -> structlog.stdlib.BoundLogger:
+    return structlog.stdlib.get_logger(name)
