@@ -69,7 +69,10 @@ class OrderRow(Base):
     """One canonical order. `document` is the canonical Order as JSON; the columns are what we query by."""
 
     __tablename__ = "orders"
-    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_orders_channel_external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_orders_channel_external_id"),
+        Index("ix_orders_state_hold_kind", "state", "hold_kind"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(100))
@@ -77,6 +80,8 @@ class OrderRow(Base):
     number: Mapped[str] = mapped_column(String(100), default="")
     state: Mapped[str] = mapped_column(String(30), index=True)
     hold_reason: Mapped[str] = mapped_column(Text, default="")
+    # Why the order waits, as a category the engine acts on: "" | channel | payment | stock (0002).
+    hold_kind: Mapped[str] = mapped_column(String(20), default="", server_default="")
     financial_status: Mapped[str] = mapped_column(String(30))
     currency: Mapped[str] = mapped_column(String(3))
     total: Mapped[str] = mapped_column(String(40))  # Decimal as text: exact on every backend

@@ -7,11 +7,15 @@ write necessary (a stock movement id, a shipment id). Enqueueing the same cause 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from channelhub.store.db import Database
 from channelhub.store.tables import OutboxRow, utcnow
 
 
@@ -39,3 +43,54 @@ def enqueue(session: Session, *, channel: str, kind: str, subject: str, payload:
             )
         )
     return key
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One outbox row as the CLI shows it."""
+
+    id: int
+    channel: str
+    kind: str
+    subject: str
+    status: str
+    attempts: int
+    due_at: datetime
+    last_error: str
+    idempotency_key: str
+    payload: dict[str, Any]
+
+
+def list_outbox(
+    db: Database, status: str | None = None, channel: str | None = None, *, limit: int | None = None
+) -> list[OutboxEntry]:
+    """Outbox rows, oldest first, optionally of one status and/or channel."""
+    stmt = select(OutboxRow).order_by(OutboxRow.id)
+    if status is not None:
+        stmt = stmt.where(OutboxRow.status == status)
+    if channel is not None:
+        stmt = stmt.where(OutboxRow.channel == channel)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    with db.transaction() as session:
+        return [
+            OutboxEntry(
+                r.id, r.channel, r.kind, r.subject, r.status, r.attempts, r.due_at, r.last_error, r.idempotency_key,
+                r.payload,
+            )
+            for r in session.scalars(stmt)
+        ]  # fmt: skip
+
+
+def retry_dead(db: Database, ids: Sequence[int] | None = None) -> int:
+    """Give dead rows (all, or those of `ids`) a fresh start: pending, due now, attempts reset. The last error is
+    kept until the next attempt replaces it. Returns the number of rows revived."""
+    stmt = (
+        update(OutboxRow)
+        .where(OutboxRow.status == "dead")
+        .values(status="pending", attempts=0, due_at=utcnow(), done_at=None, batch_key=None, claimed_by=None)
+    )
+    if ids is not None:
+        stmt = stmt.where(OutboxRow.id.in_(list(ids)))
+    with db.transaction() as session:
+        return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,509 @@
+"""Applying canonical orders to the store: an idempotent, set-based upsert and the lifecycle moves it implies.
+
+Contract of `apply_orders` (called inside the caller's transaction, once per page):
+
+- The upsert is keyed by the unique (channel, external_id). An update applies only if `order.updated_at` is newer
+  than the stored `channel_updated_at`; equal or older versions change nothing (counted as `unchanged`).
+- A new order is recorded as placed, then: the mapper's `hold_reason` -> on_hold (channel); payment not settled ->
+  on_hold "awaiting payment"; otherwise every line is reserved in the ledger -> confirmed, or on_hold with the
+  ledger's reason (unknown SKU, short stock). A new order the channel already cancelled is cancelled at once.
+- An update that cancels releases the reservations; a settled payment on an order held for payment reserves and
+  confirms; the channel's FULFILLED/DELIVERED ships (commits the reserved stock) or delivers, where forward.
+- Every move writes an OrderEventRow; the lifecycle never moves back (stale moves are ignored, forbidden ones are
+  reported in `conflicts` and change nothing).
+- The SKUs whose sellable quantity changed are published once, at the end.
+
+New orders take the fast path (bulk inserts, one batched reservation); updates are fewer and go one by one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from channelhub.errors import InvalidTransition
+from channelhub.model.lifecycle import RANK, OrderState, is_forward
+from channelhub.model.orders import ChannelFulfillment, Order
+from channelhub.stock import ledger
+from channelhub.stock import publish as stock_publish
+from channelhub.stock.policy import ChannelStockPolicy
+from channelhub.store import Database
+from channelhub.sync.transitions import (
+    AWAITING_PAYMENT,
+    HOLD_CHANNEL,
+    HOLD_PAYMENT,
+    HOLD_STOCK,
+    LINES,
+    ORDERS,
+    EventLog,
+    locations_for,
+    move,
+    rehold,
+    unshipped_by_sku,
+)
+
+CHUNK = 500  # keys per IN (...) list: well under SQLite's bound-parameter limit
+
+
+@dataclass
+class ApplyReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0  # an equal or older version of a stored order: ignored
+    confirmed: int = 0
+    held: int = 0
+    cancelled: int = 0
+    conflicts: list[str] = field(default_factory=list)
+    touched_skus: set[str] = field(default_factory=set)
+
+    def merge(self, other: ApplyReport) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.confirmed += other.confirmed
+        self.held += other.held
+        self.cancelled += other.cancelled
+        self.conflicts.extend(other.conflicts)
+        self.touched_skus |= other.touched_skus
+
+
+@dataclass
+class _Stored:
+    id: int
+    updated_at: datetime
+    state: OrderState
+    hold_kind: str
+    hold_reason: str
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+def _load_existing(session: Session, channel: str, external_ids: Sequence[str]) -> dict[str, _Stored]:
+    found: dict[str, _Stored] = {}
+    columns = (
+        ORDERS.c.external_id,
+        ORDERS.c.id,
+        ORDERS.c.channel_updated_at,
+        ORDERS.c.state,
+        ORDERS.c.hold_kind,
+        ORDERS.c.hold_reason,
+    )
+    for chunk in _chunks(external_ids):
+        stmt = select(*columns).where(ORDERS.c.channel == channel, ORDERS.c.external_id.in_(chunk))
+        for ext, oid, updated_at, state, kind, reason in session.execute(stmt):
+            found[ext] = _Stored(oid, updated_at, OrderState(state), kind, reason)
+    return found
+
+
+def _order_columns(order: Order, at: datetime) -> dict[str, Any]:
+    return {
+        "number": order.number,
+        "financial_status": order.financial_status.value,
+        "currency": order.currency,
+        "total": str(order.total_amount),
+        "placed_at": order.placed_at,
+        "channel_updated_at": order.updated_at,
+        "document": order.model_dump(mode="json"),
+        "updated_at": at,
+    }
+
+
+def _initial(order: Order) -> tuple[OrderState, str, str]:
+    """(state, hold_kind, reason) a new order is inserted with; CONFIRMED still needs its reservation."""
+    if order.cancelled_at is not None:
+        return OrderState.CANCELLED, "", "cancelled on the channel"
+    if order.hold_reason:
+        return OrderState.ON_HOLD, HOLD_CHANNEL, order.hold_reason
+    if not order.financial_status.settled:
+        return OrderState.ON_HOLD, HOLD_PAYMENT, AWAITING_PAYMENT
+    return OrderState.CONFIRMED, "", ""
+
+
+def apply_orders(
+    session: Session,
+    orders: Sequence[Order],
+    *,
+    source: str,
+    policies: Sequence[ChannelStockPolicy],
+    now: datetime | None = None,
+    publish: bool = True,
+) -> ApplyReport:
+    """Upsert `orders` and apply their lifecycle moves in the caller's transaction (see the module contract)."""
+    at = _now(now)
+    report = ApplyReport()
+    log = EventLog()
+    # Within one batch the newest version of each order wins; the rest are stale by definition.
+    latest: dict[tuple[str, str], Order] = {}
+    for order in orders:
+        key = (order.channel, order.external_id)
+        kept = latest.get(key)
+        if kept is None or order.updated_at > kept.updated_at:
+            if kept is not None:
+                report.unchanged += 1
+            latest[key] = order
+        else:
+            report.unchanged += 1
+    by_channel: dict[str, list[Order]] = {}
+    for order in latest.values():
+        by_channel.setdefault(order.channel, []).append(order)
+    for channel, channel_orders in by_channel.items():
+        existing = _load_existing(session, channel, [o.external_id for o in channel_orders])
+        fresh = [o for o in channel_orders if o.external_id not in existing]
+        newer = []
+        for order in channel_orders:
+            stored = existing.get(order.external_id)
+            if stored is None:
+                continue
+            if order.updated_at > stored.updated_at:
+                newer.append((order, stored))
+            else:
+                report.unchanged += 1
+        if fresh:
+            _insert_new(session, fresh, source=source, policies=policies, at=at, log=log, report=report)
+        for order, stored in newer:
+            _apply_update(session, order, stored, source=source, policies=policies, at=at, log=log, report=report)
+    log.flush(session)
+    if publish and report.touched_skus:
+        publish_skus(session, report.touched_skus, policies, cause=f"orders:{source}")
+    return report
+
+
+def publish_skus(session: Session, skus: Iterable[str], policies: Sequence[ChannelStockPolicy], cause: str) -> int:
+    """Publish sellable quantities of `skus`; the cause is made unique so each change enqueues its own rows."""
+    skus = set(skus)
+    if not skus or not policies:
+        return 0
+    return stock_publish.publish(session, sorted(skus), policies, f"{cause[:120]}#{uuid.uuid4().hex[:12]}")
+
+
+def _insert_new(
+    session: Session,
+    orders: list[Order],
+    *,
+    source: str,
+    policies: Sequence[ChannelStockPolicy],
+    at: datetime,
+    log: EventLog,
+    report: ApplyReport,
+) -> None:
+    initial = [_initial(o) for o in orders]
+    rows = []
+    for order, (state, kind, reason) in zip(orders, initial, strict=True):
+        row = _order_columns(order, at)
+        row.update(
+            channel=order.channel,
+            external_id=order.external_id,
+            state=state.value,
+            hold_kind=kind,
+            hold_reason=reason,
+            created_at=at,
+        )
+        rows.append(row)
+    ids = list(session.execute(insert(ORDERS).returning(ORDERS.c.id, sort_by_parameter_order=True), rows).scalars())
+    line_rows = [
+        {
+            "order_id": oid,
+            "external_id": line.external_id,
+            "sku": line.sku,
+            "quantity": line.quantity,
+            "shipped_quantity": 0,
+            "returned_quantity": 0,
+        }
+        for oid, order in zip(ids, orders, strict=True)
+        for line in order.lines
+    ]
+    line_ids = list(
+        session.execute(insert(LINES).returning(LINES.c.id, sort_by_parameter_order=True), line_rows).scalars()
+    )
+    report.created += len(orders)
+    requests = []
+    position = 0
+    for oid, order, (state, _kind, _reason) in zip(ids, orders, initial, strict=True):
+        placed = OrderState.PLACED.value
+        log.add(oid, at, None, placed, source, "")
+        if state == OrderState.CONFIRMED:
+            locations = locations_for(order.channel, policies)
+            for line in order.lines:
+                requests.append(ledger.LineRequest(oid, line_ids[position], line.sku, line.quantity, locations))
+                position += 1
+        else:
+            position += len(order.lines)
+            log.add(oid, at, placed, state.value, source, _reason)
+            if state == OrderState.CANCELLED:
+                report.cancelled += 1
+            else:
+                report.held += 1
+    failed: list[dict[str, Any]] = []
+    if requests:
+        for outcome in ledger.reserve_lines(session, requests):
+            report.touched_skus |= set(outcome.skus)
+            if outcome.ok:
+                log.add(outcome.order_id, at, OrderState.PLACED.value, OrderState.CONFIRMED.value, source, "")
+                report.confirmed += 1
+            else:
+                reason = outcome.reason or "stock could not be reserved"
+                failed.append({"_id": outcome.order_id, "hold_reason": reason})
+                log.add(outcome.order_id, at, OrderState.PLACED.value, OrderState.ON_HOLD.value, source, reason)
+                report.held += 1
+    if failed:
+        session.execute(
+            update(ORDERS)
+            .where(ORDERS.c.id == bindparam("_id"))
+            .values(state=OrderState.ON_HOLD.value, hold_kind=HOLD_STOCK, hold_reason=bindparam("hold_reason")),
+            failed,
+        )
+    # A channel that reports an order already shipped or delivered on first sight: rare, so one by one.
+    held_ids = {row["_id"] for row in failed}
+    for oid, order, (state, kind, reason) in zip(ids, orders, initial, strict=True):
+        if order.fulfillment in (ChannelFulfillment.FULFILLED, ChannelFulfillment.DELIVERED):
+            if oid in held_ids:
+                state, kind = OrderState.ON_HOLD, HOLD_STOCK
+            stored = _Stored(oid, order.updated_at, state, kind, reason)
+            _channel_fulfilment(session, order, stored, source=source, policies=policies, at=at, log=log, report=report)
+
+
+def _apply_update(
+    session: Session,
+    order: Order,
+    stored: _Stored,
+    *,
+    source: str,
+    policies: Sequence[ChannelStockPolicy],
+    at: datetime,
+    log: EventLog,
+    report: ApplyReport,
+) -> None:
+    session.execute(update(ORDERS).where(ORDERS.c.id == stored.id).values(**_order_columns(order, at)))
+    report.updated += 1
+    state = stored.state
+    where = f"{order.channel}/{order.external_id}"
+    if state in (OrderState.PLACED, OrderState.ON_HOLD):
+        _replace_lines_if_changed(session, stored.id, order)
+    try:
+        if order.cancelled_at is not None and state != OrderState.CANCELLED:
+            if move(session, log, stored.id, state, OrderState.CANCELLED, at=at, source=source, reason="cancelled"):
+                report.touched_skus |= ledger.release_order(session, stored.id, "cancelled on the channel")
+                report.cancelled += 1
+            return
+        if order.fulfillment in (ChannelFulfillment.FULFILLED, ChannelFulfillment.DELIVERED):
+            _channel_fulfilment(session, order, stored, source=source, policies=policies, at=at, log=log, report=report)
+            return
+        if state == OrderState.CONFIRMED and order.hold_reason:
+            report.touched_skus |= ledger.release_order(session, stored.id, f"held by the channel: {order.hold_reason}")
+            move(session, log, stored.id, state, OrderState.ON_HOLD, at=at, source=source,
+                 reason=order.hold_reason, hold_kind=HOLD_CHANNEL)  # fmt: skip
+            report.held += 1
+            return
+        if state in (OrderState.PLACED, OrderState.ON_HOLD):
+            _decide_unreserved(session, order, stored, source=source, policies=policies, at=at, log=log, report=report)
+    except InvalidTransition as exc:
+        report.conflicts.append(f"{where}: {exc} (update from {source} ignored)")
+
+
+def _decide_unreserved(
+    session: Session,
+    order: Order,
+    stored: _Stored,
+    *,
+    source: str,
+    policies: Sequence[ChannelStockPolicy],
+    at: datetime,
+    log: EventLog,
+    report: ApplyReport,
+) -> None:
+    """An order without reservations (placed or on hold): hold it for the channel or payment, or reserve it."""
+    if order.hold_reason:
+        kind, reason = HOLD_CHANNEL, order.hold_reason
+    elif not order.financial_status.settled:
+        kind, reason = HOLD_PAYMENT, AWAITING_PAYMENT
+    else:
+        _reserve_one(session, order, stored, source=source, policies=policies, at=at, log=log, report=report)
+        return
+    if stored.state == OrderState.ON_HOLD:
+        rehold(session, log, stored.id, at=at, source=source, reason=reason, hold_kind=kind,
+               previous_reason=stored.hold_reason)  # fmt: skip
+    else:
+        move(session, log, stored.id, stored.state, OrderState.ON_HOLD, at=at, source=source, reason=reason,
+             hold_kind=kind)  # fmt: skip
+        report.held += 1
+
+
+def _reserve_one(
+    session: Session,
+    order: Order,
+    stored: _Stored,
+    *,
+    source: str,
+    policies: Sequence[ChannelStockPolicy],
+    at: datetime,
+    log: EventLog,
+    report: ApplyReport,
+) -> bool:
+    """Reserve every line of a stored, unreserved order: confirmed, or on hold for stock with the reason."""
+    locations = locations_for(order.channel, policies)
+    requests = [
+        ledger.LineRequest(stored.id, line_id, sku, quantity, locations)
+        for line_id, sku, quantity in session.execute(
+            select(LINES.c.id, LINES.c.sku, LINES.c.quantity).where(LINES.c.order_id == stored.id).order_by(LINES.c.id)
+        )
+    ]
+    (outcome,) = ledger.reserve_lines(session, requests)
+    report.touched_skus |= set(outcome.skus)
+    if outcome.ok:
+        move(session, log, stored.id, stored.state, OrderState.CONFIRMED, at=at, source=source, reason="stock reserved")
+        report.confirmed += 1
+        return True
+    reason = outcome.reason or "stock could not be reserved"
+    if stored.state == OrderState.ON_HOLD:
+        rehold(session, log, stored.id, at=at, source=source, reason=reason, hold_kind=HOLD_STOCK,
+               previous_reason=stored.hold_reason)  # fmt: skip
+    else:
+        move(session, log, stored.id, stored.state, OrderState.ON_HOLD, at=at, source=source, reason=reason,
+             hold_kind=HOLD_STOCK)  # fmt: skip
+        report.held += 1
+    return False
+
+
+def _channel_fulfilment(
+    session: Session,
+    order: Order,
+    stored: _Stored,
+    *,
+    source: str,
+    policies: Sequence[ChannelStockPolicy],
+    at: datetime,
+    log: EventLog,
+    report: ApplyReport,
+) -> None:
+    """The channel shipped (or delivered) the order itself: commit what is reserved and move forward."""
+    target = OrderState.DELIVERED if order.fulfillment == ChannelFulfillment.DELIVERED else OrderState.SHIPPED
+    state = stored.state
+    try:
+        if not is_forward(state, target):
+            return
+    except InvalidTransition as exc:
+        report.conflicts.append(f"{order.channel}/{order.external_id}: {exc} (update from {source} ignored)")
+        return
+    note = "shipped by the channel"
+    if state in (OrderState.PLACED, OrderState.ON_HOLD):
+        if _reserve_one(session, order, stored, source=source, policies=policies, at=at, log=log, report=report):
+            state = OrderState.CONFIRMED
+        else:
+            state = OrderState.ON_HOLD
+            note = "shipped by the channel; stock was not reserved, so none was committed"
+    if state != OrderState.ON_HOLD:
+        remaining = unshipped_by_sku(session, stored.id)
+        if remaining:
+            report.touched_skus |= ledger.commit_lines(session, stored.id, remaining, note)
+    session.execute(update(LINES).where(LINES.c.order_id == stored.id).values(shipped_quantity=LINES.c.quantity))
+    if target == OrderState.DELIVERED and RANK[state] < RANK[OrderState.SHIPPED]:
+        move(session, log, stored.id, state, OrderState.SHIPPED, at=at, source=source, reason=note)
+        state = OrderState.SHIPPED
+    move(session, log, stored.id, state, target, at=at, source=source, reason=note)
+
+
+def _replace_lines_if_changed(session: Session, order_id: int, order: Order) -> None:
+    """An order still without reservations takes the channel's edited lines as they now are."""
+    stored = {
+        (ext, sku, qty)
+        for ext, sku, qty in session.execute(
+            select(LINES.c.external_id, LINES.c.sku, LINES.c.quantity).where(LINES.c.order_id == order_id)
+        )
+    }
+    wanted = {(line.external_id, line.sku, line.quantity) for line in order.lines}
+    if stored == wanted:
+        return
+    session.execute(delete(LINES).where(LINES.c.order_id == order_id))
+    session.execute(
+        insert(LINES),
+        [
+            {"order_id": order_id, "external_id": e, "sku": s, "quantity": q, "shipped_quantity": 0,
+             "returned_quantity": 0}
+            for e, s, q in sorted(wanted)
+        ],
+    )  # fmt: skip
+
+
+def release_holds_in(
+    session: Session,
+    policies: Sequence[ChannelStockPolicy],
+    skus: Iterable[str] | None = None,
+    *,
+    now: datetime | None = None,
+    source: str = "stock arrival",
+    publish: bool = True,
+) -> ApplyReport:
+    """Retry orders on hold for stock (oldest first) in the caller's transaction; those now reservable confirm.
+
+    `skus` limits the retry to orders with a line of one of those SKUs (None: every stock hold).
+    """
+    at = _now(now)
+    report = ApplyReport()
+    log = EventLog()
+    stmt = (
+        select(ORDERS.c.id, ORDERS.c.channel, ORDERS.c.hold_reason)
+        .where(ORDERS.c.state == OrderState.ON_HOLD.value, ORDERS.c.hold_kind == HOLD_STOCK)
+        .order_by(ORDERS.c.placed_at, ORDERS.c.id)
+    )
+    if skus is not None:
+        wanted = sorted(set(skus))
+        if not wanted:
+            return report
+        stmt = stmt.where(ORDERS.c.id.in_(select(LINES.c.order_id).where(LINES.c.sku.in_(wanted))))
+    held = list(session.execute(stmt))
+    if not held:
+        return report
+    lines: dict[int, list[tuple[int, str, int]]] = {}
+    for chunk in _chunks([row.id for row in held]):
+        for oid, lid, sku, qty in session.execute(
+            select(LINES.c.order_id, LINES.c.id, LINES.c.sku, LINES.c.quantity)
+            .where(LINES.c.order_id.in_(chunk))
+            .order_by(LINES.c.id)
+        ):
+            lines.setdefault(oid, []).append((lid, sku, qty))
+    requests = [
+        ledger.LineRequest(row.id, lid, sku, qty, locations_for(row.channel, policies))
+        for row in held
+        for lid, sku, qty in lines.get(row.id, [])
+    ]
+    reasons = {row.id: row.hold_reason for row in held}
+    for outcome in ledger.reserve_lines(session, requests):
+        report.touched_skus |= set(outcome.skus)
+        if outcome.ok:
+            move(session, log, outcome.order_id, OrderState.ON_HOLD, OrderState.CONFIRMED, at=at, source=source,
+                 reason="stock arrived")  # fmt: skip
+            report.confirmed += 1
+        elif outcome.reason and outcome.reason != reasons.get(outcome.order_id):
+            # Still short, for a different reason now: keep the visible reason current without an event per retry.
+            session.execute(
+                update(ORDERS).where(ORDERS.c.id == outcome.order_id).values(hold_reason=outcome.reason, updated_at=at)
+            )
+    log.flush(session)
+    if publish and report.touched_skus:
+        publish_skus(session, report.touched_skus, policies, cause="release_holds")
+    return report
+
+
+def release_holds(
+    db: Database,
+    policies: Sequence[ChannelStockPolicy],
+    skus: Iterable[str] | None = None,
+    *,
+    now: datetime | None = None,
+) -> ApplyReport:
+    """`release_holds_in` in its own transaction: call after stock is set, adjusted or restocked."""
+    with db.transaction() as session:
+        return release_holds_in(session, policies, skus, now=now)
