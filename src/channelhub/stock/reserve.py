@@ -252,9 +252,10 @@ def _fast_path(
         taken.append((sku, location, total))
         plan.available[(sku, location)] -= total
 
-    for order_id in chosen:
-        for index, line in enumerate(orders[order_id]):
-            _record(line, first[(order_id, index)], reservations, movements)
+    for order_id, lines in orders.items():  # request order, so reservation ids follow it
+        if order_id in chosen:
+            for index, line in enumerate(lines):
+                _record(line, first[(order_id, index)], reservations, movements)
     return chosen
 
 
