@@ -26,6 +26,7 @@ from channelhub.plugins import Registry
 from channelhub.ports import Capability, Connector, ConnectorContext
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store import Database, open_database
+from channelhub.sync.dispatch import Dispatcher, DispatchReport
 
 if TYPE_CHECKING:
     from channelhub.sync.pull import PullReport
@@ -201,10 +202,8 @@ class Hub:
             log.warning("pull ended early", channel=name, error=report.error)
         return report
 
-    def dispatcher(self) -> Any:
+    def dispatcher(self) -> Dispatcher:
         """A dispatcher over every running channel, with the retry policy and lease from [sync]."""
-        from channelhub.sync.dispatch import Dispatcher
-
         return Dispatcher(
             self.db,
             self.connectors(),
@@ -213,9 +212,13 @@ class Hub:
             lease=timedelta(seconds=self.config.sync.lease_seconds),
         )
 
-    def dispatch(self) -> Any:
-        """Send what is due in the outbox, once. A channel whose write raised Fatal is stopped."""
-        return self.dispatcher().run_once()
+    def dispatch(self) -> DispatchReport:
+        """Send what is due in the outbox, once. A channel whose write raised Fatal is stopped (and recorded)."""
+        report = self.dispatcher().run_once()
+        for channel, reason in report.stopped.items():
+            if channel in self.channels:
+                self.stop_channel(channel, reason)
+        return report
 
     def stopped_in_db(self) -> dict[str, str]:
         with self.db.transaction() as session:

@@ -28,6 +28,7 @@ from channelhub.cli.common import (
 from channelhub.cli.views import channel_statuses
 from channelhub.errors import ConfigError, Skippable
 from channelhub.ports import Capability
+from channelhub.sync.dispatch import DispatchReport
 from channelhub.sync.pull import PullReport
 
 config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
@@ -113,15 +114,17 @@ def describe_pull(report: PullReport | None) -> str:
     return ", ".join(parts)
 
 
-def describe(report: Any) -> str:
-    """A one-line account of a dispatch report, whatever its shape."""
-    if report is None:
-        return "nothing to do"
-    for attr in ("summary", "describe"):
-        method = getattr(report, attr, None)
-        if callable(method):
-            return str(method())
-    return str(report)
+def describe_dispatch(report: DispatchReport) -> str:
+    """One line: what a dispatch pass did."""
+    parts = [
+        f"{report.calls} call(s)",
+        f"{report.done} sent",
+        f"{report.skipped + report.superseded} not needed",
+        f"{report.retried} to retry",
+        f"{report.dead} dead",
+    ]
+    parts += [f"{channel} stopped: {reason}" for channel, reason in report.stopped.items()]
+    return ", ".join(parts)
 
 
 @app.command()
@@ -155,7 +158,11 @@ def sync(
                     err_console.print(f"{name}: {'stopped' if report.stopped else 'pull ended early'}: {report.error}")
                     failed = True
                 console.print(f"{name}: {describe_pull(report)}", markup=False)
-        console.print(f"dispatch: {describe(hub.dispatch())}", markup=False)
+        dispatched = hub.dispatch()
+        console.print(f"dispatch: {describe_dispatch(dispatched)}", markup=False)
+        for error in dispatched.errors:
+            err_console.print(f"dispatch: {error}", markup=False)
+        failed = failed or bool(dispatched.stopped)
     if failed:
         raise typer.Exit(1)
 

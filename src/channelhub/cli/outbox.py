@@ -13,6 +13,7 @@ from channelhub.cli.app import app
 from channelhub.cli.common import console, err_console, fail, fmt_time, handle_errors, open_hub
 from channelhub.cli.views import quarantined
 from channelhub.store.tables import InboxRow, OutboxRow
+from channelhub.sync.outbox import retry_dead
 
 outbox_app = typer.Typer(help="Outbound writes: list them, retry dead ones.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Payloads that did not map: see why, replay after a fix.", no_args_is_help=True)
@@ -74,8 +75,6 @@ def outbox_retry(
     all_dead: Annotated[bool, typer.Option("--all-dead", help="Retry every dead row.")] = False,
 ) -> None:
     """Put dead writes back in the queue (attempts reset); the daemon or `channelhub sync` sends them."""
-    from channelhub.sync.dispatch import retry_dead
-
     if not ids and not all_dead:
         raise fail("give outbox ids or --all-dead", 2)
     if ids and all_dead:
