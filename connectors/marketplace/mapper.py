@@ -1,0 +1,277 @@
+"""A marketplace RawRecord (the rows of one order, as parsed) -> the canonical Order. Pure: no I/O.
+
+Rules, in the words of the layouts:
+
+- One OrderLine per row. Its external id is the row's `line_id`, else the SKU (or `<sku>#<n>` when an order
+  repeats a SKU). Its SKU is the channel SKU mapped through the channel's SKU map.
+- Unit price: `unit_price`; else `line_price / quantity` (Amazon's item-price is the line's price); else 0 (the
+  unshipped-orders report carries no prices). `line_tax` and `line_discount` are the line's. Shipping is the sum of
+  the rows' `shipping_price` (Amazon repeats shipping per item) with `shipping_tax`.
+- Totals are the channel's `order_total` when the file has it, else subtotal + shipping - discount, plus tax
+  unless the layout's prices include tax.
+- Currency: the rows' `currency` (all rows must agree), else the channel's `currency` setting, else the
+  layout's `default_currency`; none of them is a MappingError.
+- Status: the rows' `status` through the layout's status map; no status is the layout's `default_status` (paid
+  for marketplace files: the marketplace took the payment). A word the map lacks puts the order on hold with the
+  reason. "cancelled" means a voided payment and a cancelled order.
+- Fields mapped to `extra.<name>` land in Order.extra: one value when every row agrees, else per line id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from channelhub_connectors.marketplace.layouts import EXTRA_PREFIX, Layout
+from channelhub_connectors.marketplace.values import parse_currency, parse_datetime, parse_decimal, parse_int
+from pydantic import ValidationError
+
+from channelhub.errors import ConfigError, MappingError
+from channelhub.model import (
+    Address,
+    ChannelFulfillment,
+    Customer,
+    FinancialStatus,
+    MoneyBag,
+    Order,
+    OrderLine,
+    ShippingLine,
+    TaxLine,
+    Totals,
+)
+from channelhub.ports import RawRecord
+
+ZERO = Decimal(0)
+
+
+class _Rows:
+    """The record's rows as {canonical field: stripped text}, with their file lines."""
+
+    def __init__(self, body: dict[str, Any], layout: Layout) -> None:
+        self.lines: list[int] = []
+        self.values: list[dict[str, str]] = []
+        for row in body["rows"]:
+            raw = row["values"]
+            self.lines.append(int(row["line"]))
+            self.values.append({name: str(raw.get(column) or "").strip() for column, name in layout.columns.items()})
+
+    def first(self, name: str) -> str:
+        for values in self.values:
+            if values.get(name):
+                return values[name]
+        return ""
+
+
+def map_order(
+    record: RawRecord,
+    *,
+    channel: str,
+    layouts: Callable[[str], Layout],
+    sku_map: Mapping[str, str],
+    currency: str | None,
+) -> Order:
+    """Map one record; MappingError (where = the record's source) when it cannot be."""
+    where = record.source
+    if record.problem:
+        raise MappingError(record.problem, where=where)
+    try:
+        body = json.loads(record.body)
+        layout = layouts(str(body["layout"]))
+        rows = _Rows(body, layout)
+    except ConfigError as exc:
+        raise MappingError(f"cannot map with this record's layout: {exc}", where=where) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise MappingError(f"not a marketplace order record ({exc})", where=where) from None
+    if layout.kind != "orders":
+        raise MappingError(f"layout {layout.name!r} describes {layout.kind}, not orders", where=where)
+    if not rows.values:
+        raise MappingError("the record holds no rows", where=where)
+    try:
+        return _build(rows, layout, channel=channel, sku_map=sku_map, currency=currency)
+    except ValidationError as exc:
+        reasons = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'order'}: {err['msg']}" for err in exc.errors()[:5]
+        )
+        raise MappingError(reasons, where=where) from None
+    except ValueError as exc:
+        raise MappingError(str(exc), where=where) from None
+
+
+def _build(rows: _Rows, layout: Layout, *, channel: str, sku_map: Mapping[str, str], currency: str | None) -> Order:
+    code = _currency(rows, layout, currency)
+
+    def bag(amount: Decimal) -> MoneyBag:
+        return MoneyBag.of(amount, code)
+
+    def date(text: str) -> datetime:
+        return parse_datetime(text, layout.date_formats, layout.timezone)
+
+    order_id = rows.first("order_id")
+    placed_text = rows.first("placed_at")
+    if not placed_text:
+        raise ValueError("no order date (placed_at)")
+    placed_at = date(placed_text)
+    updated_at = date(rows.first("updated_at")) if rows.first("updated_at") else placed_at
+
+    lines: list[OrderLine] = []
+    subtotal = line_tax_total = discount_total = shipping_total = shipping_tax_total = ZERO
+    has_shipping = False
+    sku_count: dict[str, int] = {}
+    for line_number, values in zip(rows.lines, rows.values, strict=True):
+        channel_sku = values.get("sku", "")
+        if not channel_sku:
+            raise ValueError(f"line {line_number}: no sku")
+        quantity = parse_int(values.get("quantity", "") or "0")
+        if quantity <= 0:
+            raise ValueError(f"line {line_number}: quantity must be positive, not {quantity}")
+        line_price = _amount(values, "line_price", line_number)
+        unit_price = _amount(values, "unit_price", line_number)
+        if unit_price is None:
+            unit_price = line_price / quantity if line_price is not None else ZERO
+        line_total = line_price if line_price is not None else unit_price * quantity
+        tax = _amount(values, "line_tax", line_number)
+        discount = _amount(values, "line_discount", line_number)
+        shipping = _amount(values, "shipping_price", line_number)
+        shipping_tax = _amount(values, "shipping_tax", line_number)
+        subtotal += line_total
+        line_tax_total += tax or ZERO
+        discount_total += discount or ZERO
+        if shipping is not None or shipping_tax is not None:
+            has_shipping = True
+            shipping_total += shipping or ZERO
+            shipping_tax_total += shipping_tax or ZERO
+        sku_count[channel_sku] = sku_count.get(channel_sku, 0) + 1
+        external_id = values.get("line_id") or (
+            channel_sku if sku_count[channel_sku] == 1 else f"{channel_sku}#{sku_count[channel_sku]}"
+        )
+        lines.append(
+            OrderLine(
+                external_id=external_id,
+                sku=sku_map.get(channel_sku, channel_sku),
+                title=values.get("title", ""),
+                quantity=quantity,
+                unit_price=bag(unit_price),
+                total_discount=bag(discount) if discount is not None else None,
+                taxes=(TaxLine(title="tax", amount=bag(tax)),) if tax is not None else (),
+                variant_id=channel_sku,
+            )
+        )
+
+    shipping_lines: tuple[ShippingLine, ...] = ()
+    if has_shipping:
+        taxes = (TaxLine(title="shipping tax", amount=bag(shipping_tax_total)),) if shipping_tax_total else ()
+        shipping_lines = (ShippingLine(title=rows.first("ship_service"), price=bag(shipping_total), taxes=taxes),)
+    tax_total = line_tax_total + shipping_tax_total
+    order_total = _amount(rows.values[0], "order_total", rows.lines[0])
+    if order_total is None:
+        order_total = subtotal + shipping_total - discount_total + (ZERO if layout.prices_include_tax else tax_total)
+
+    status_word = rows.first("status")
+    financial, cancelled, hold_reason = _status(status_word, layout)
+    return Order(
+        channel=channel,
+        external_id=order_id,
+        number=rows.first("order_number") or order_id,
+        placed_at=placed_at,
+        updated_at=max(updated_at, placed_at),
+        currency=code,
+        financial_status=financial,
+        fulfillment=ChannelFulfillment.UNFULFILLED,
+        cancelled_at=updated_at if cancelled else None,
+        channel_status=status_word,
+        customer=_customer(rows),
+        shipping_address=_address(rows),
+        lines=tuple(lines),
+        shipping_lines=shipping_lines,
+        totals=Totals(
+            subtotal=bag(subtotal),
+            shipping=bag(shipping_total) if has_shipping else None,
+            tax=bag(tax_total),
+            discount=bag(discount_total) if discount_total else None,
+            total=bag(order_total),
+        ),
+        hold_reason=hold_reason,
+        extra=_extra(rows, lines),
+    )
+
+
+def _amount(values: Mapping[str, str], name: str, line_number: int) -> Decimal | None:
+    text = values.get(name, "")
+    if not text:
+        return None
+    try:
+        return parse_decimal(text)
+    except ValueError as exc:
+        raise ValueError(f"line {line_number}: {name}: {exc}") from None
+
+
+def _currency(rows: _Rows, layout: Layout, configured: str | None) -> str:
+    found = {parse_currency(v["currency"]) for v in rows.values if v.get("currency")}
+    if len(found) > 1:
+        raise ValueError(f"rows of one order carry different currencies: {', '.join(sorted(found))}")
+    if found:
+        return found.pop()
+    fallback = configured or layout.default_currency
+    if fallback is None:
+        raise ValueError(
+            f"no currency: the rows carry none and neither the channel's `currency` setting nor layout "
+            f"{layout.name!r} names a default"
+        )
+    return fallback
+
+
+def _status(word: str, layout: Layout) -> tuple[FinancialStatus, bool, str]:
+    """(financial status, cancelled?, hold reason) for the file's status word."""
+    status = layout.default_status
+    hold = ""
+    if word:
+        mapped = layout.status_map.get(word.lower())
+        if mapped is None:
+            return FinancialStatus.PENDING, False, f"unknown status {word!r} (not in status_map of {layout.name!r})"
+        status = mapped
+    if status == "cancelled":
+        return FinancialStatus.VOIDED, True, hold
+    return FinancialStatus(status), False, hold
+
+
+def _customer(rows: _Rows) -> Customer | None:
+    email, name, phone = rows.first("buyer_email"), rows.first("buyer_name"), rows.first("buyer_phone")
+    if not (email or name or phone):
+        return None
+    return Customer(email=email, name=name, phone=phone)
+
+
+def _address(rows: _Rows) -> Address | None:
+    country = rows.first("ship_country")
+    if not country:
+        return None
+    first = rows.values[0]
+    return Address(
+        name=first.get("ship_name", ""),
+        company=first.get("ship_company", ""),
+        line1=first.get("ship_address1", ""),
+        line2=first.get("ship_address2", ""),
+        line3=first.get("ship_address3", ""),
+        city=first.get("ship_city", ""),
+        region=first.get("ship_region", ""),
+        postal_code=first.get("ship_postcode", ""),
+        country=country,
+        phone=first.get("ship_phone", ""),
+    )
+
+
+def _extra(rows: _Rows, lines: list[OrderLine]) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    names = {name for values in rows.values for name in values if name.startswith(EXTRA_PREFIX)}
+    for name in sorted(names):
+        key = name.removeprefix(EXTRA_PREFIX)
+        seen = [values.get(name, "") for values in rows.values]
+        if len(set(seen)) == 1:
+            if seen[0]:
+                extra[key] = seen[0]
+        else:
+            extra[key] = {line.external_id: value for line, value in zip(lines, seen, strict=True) if value}
+    return extra

@@ -1,0 +1,274 @@
+"""Flat file bytes -> rows -> RawRecords, one record per order, streaming in bounded memory.
+
+The file is read as raw lines, each decoded strictly in the configured encoding (a leading UTF-8 byte order
+mark is dropped), then split into fields by the csv module. The first non-blank row is the header. Every later
+row is checked against the layout: field count, required columns filled, whole numbers, decimal amounts,
+currency codes, dates. A row that fails any check is malformed; its reason names the file and line
+("inbox/a.tsv line 7: not valid utf-8 (byte 0xe9 at column 12)").
+
+Rows are grouped by the layout's order id column into one record per order (an order's rows need not be
+adjacent within a page). An order with any malformed row becomes ONE problem record holding all its rows, good
+and bad: half an order is never imported. A malformed row with no order id becomes a problem record of its own.
+A header that lacks a required column makes every row a problem record naming the missing columns; nothing is
+dropped silently.
+
+Large files come as pages of at most `page_size` records, cut only where a new order starts. Rows of one order
+must then be adjacent across the cut: rows of an order met again after its page was handed out become a
+problem record of their own (with the reason), never a silent second half.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+from collections.abc import Generator, Iterable, Iterator
+from typing import Any
+
+from channelhub_connectors.marketplace.layouts import Layout
+from channelhub_connectors.marketplace.values import checker
+
+from channelhub.ports import RawRecord
+
+STREAM = "orders"
+MAX_REASONS = 10  # per record; the body keeps every row for whoever fixes the file
+
+Page = list[RawRecord]
+
+
+def describe_lines(spans: Iterable[tuple[int, int]]) -> str:
+    """(2, 2), (3, 4), (9, 9) -> "lines 2-4, 9"; a single line -> "line 2"."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    parts = [f"{a}" if a == b else f"{a}-{b}" for a, b in merged]
+    single = len(merged) == 1 and merged[0][0] == merged[0][1]
+    return ("line " if single else "lines ") + ", ".join(parts)
+
+
+def _decode_error(raw: bytes, encoding: str, exc: UnicodeDecodeError) -> str:
+    column = len(raw[: exc.start].decode(encoding, errors="replace")) + 1
+    return f"not valid {encoding} (byte 0x{raw[exc.start]:02x} at column {column})"
+
+
+class _Group:
+    """The rows of one order so far; `bad` holds the first lines of its malformed rows."""
+
+    __slots__ = ("bad", "problems", "rows", "spans")
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.spans: list[tuple[int, int]] = []
+        self.problems: list[str] = []
+        self.bad: set[int] = set()
+
+
+class FileParser:
+    """Parses one file. Use `pages()` (a generator that yields full pages and returns the last one)."""
+
+    def __init__(self, *, label: str, layout: Layout, encoding: str = "utf-8", page_size: int = 5000) -> None:
+        self.label = label
+        self.layout = layout
+        self.encoding = encoding
+        self.page_size = page_size
+        self._bad_lines: dict[int, str] = {}
+
+    # -- lines and rows ---------------------------------------------------------------------------------------
+
+    def _decoded(self, lines: Iterable[bytes]) -> Iterator[str]:
+        encoding, bad = self.encoding, self._bad_lines
+        strip_bom = encoding == "utf-8"
+        for number, line in enumerate(lines, start=1):
+            raw = line
+            if number == 1 and strip_bom and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]
+            try:
+                yield raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                bad[number] = _decode_error(raw, encoding, exc)
+                # backslashreplace keeps the offending bytes visible in the quarantined body (\xe9)
+                yield raw.decode(encoding, errors="backslashreplace")
+
+    def _rows(self, lines: Iterable[bytes]) -> Iterator[tuple[int, int, list[str], str | None]]:
+        """(first line, last line, stripped fields, problem) for each non-blank row."""
+        layout = self.layout
+        reader = csv.reader(
+            self._decoded(lines),
+            delimiter=layout.delimiter,
+            quoting=csv.QUOTE_MINIMAL if layout.quoting else csv.QUOTE_NONE,
+        )
+        bad = self._bad_lines
+        previous = 0
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                start, previous = previous + 1, reader.line_num
+                yield start, previous, [], f"line {start}: cannot split into fields ({exc})"
+                continue
+            start, previous = previous + 1, reader.line_num
+            problem = None
+            if bad:
+                for number in range(start, previous + 1):
+                    if number in bad:
+                        problem = f"line {number}: {bad.pop(number)}"
+                        break
+            if problem is None and (not fields or (len(fields) == 1 and not fields[0].strip())):
+                continue  # a blank line
+            yield start, previous, [f.strip() for f in fields], problem
+
+    # -- pages ------------------------------------------------------------------------------------------------
+
+    def pages(self, lines: Iterable[bytes]) -> Generator[Page, None, Page]:
+        layout = self.layout
+        rows = self._rows(lines)
+        header: list[str] = []
+        file_problem: str | None = None
+        start = 1
+        for start, _end, fields, problem in rows:  # noqa: B007 - `start` is the header's line, used below
+            header = fields
+            if problem is not None:
+                file_problem = f"header {problem}; no row of this file can be read"
+            break
+        else:
+            return []  # an empty file: nothing to import
+        if file_problem is None:
+            file_problem = self._check_header(header, start)
+        width = len(header)
+        index = {column: i for i, column in enumerate(header)}
+        checks = []
+        required = set(layout.required)
+        for column in layout.columns:
+            if column in index:
+                check = checker(layout.field_type(column), layout.date_formats, layout.timezone)
+                if check is not None or column in required:
+                    checks.append((index[column], column, check, column in required))
+        group_index = index.get(layout.group_by) if layout.group_by else None
+
+        groups: dict[str, _Group] = {}
+        loose: list[RawRecord] = []
+        handed_out: set[int] = set()  # hash() of order ids already in an earlier page: memory stays bounded
+
+        for start, end, fields, problem in rows:
+            problems: list[str] = []
+            if problem is not None:
+                problems.append(problem)
+            elif len(fields) != width:
+                problems.append(f"line {start}: expected {width} fields, found {len(fields)}")
+            elif file_problem is None:
+                for i, column, check, is_required in checks:
+                    value = fields[i]
+                    if not value:
+                        if is_required:
+                            problems.append(f"line {start}: required column {column!r} is empty")
+                    elif check is not None:
+                        try:
+                            check(value)
+                        except ValueError as exc:
+                            problems.append(f"line {start}: column {column!r}: {exc}")
+            row: dict[str, Any] = {"line": start, "values": dict(zip(header, fields, strict=False))}
+            if len(fields) > width:
+                row["extra_fields"] = fields[width:]
+
+            key = fields[group_index] if group_index is not None and group_index < len(fields) else ""
+            if group_index is None:
+                key = f"#{start}"
+            if not key or (handed_out and hash(key) in handed_out):
+                if key:
+                    problems.append(
+                        f"line {start}: order {key} was already read in an earlier page of this large file; rows "
+                        f"of one order must be adjacent in files of more than {self.page_size} orders"
+                    )
+                elif group_index is not None and not problems:
+                    problems.append(f"line {start}: order id column {layout.group_by!r} is empty")
+                lone = _Group()
+                lone.rows.append(row)
+                lone.spans.append((start, end))
+                lone.problems.extend(problems)
+                loose.append(self._problem_record(key or None, lone, file_problem))
+                if len(loose) >= self.page_size:
+                    yield loose
+                    loose = []
+                continue
+            group = groups.get(key)
+            if group is None:
+                if len(groups) + len(loose) >= self.page_size:
+                    yield self._page(groups, loose, file_problem)
+                    handed_out.update(hash(k) for k in groups)
+                    groups, loose = {}, []
+                group = groups[key] = _Group()
+            group.rows.append(row)
+            group.spans.append((start, end))
+            if problems:
+                group.problems.extend(problems)
+                group.bad.add(start)
+        return self._page(groups, loose, file_problem)
+
+    def _check_header(self, header: list[str], line: int) -> str | None:
+        counts: dict[str, int] = {}
+        for column in header:
+            counts[column] = counts.get(column, 0) + 1
+        repeated = sorted(c for c, n in counts.items() if n > 1)
+        if repeated:
+            return f"header (line {line}) repeats column(s) {', '.join(map(repr, repeated))}"
+        missing = [c for c in self.layout.required if c not in counts]
+        if missing:
+            return (
+                f"header (line {line}) lacks required column(s) {', '.join(map(repr, missing))} of layout "
+                f"{self.layout.name!r}"
+            )
+        return None
+
+    def _page(self, groups: dict[str, _Group], loose: list[RawRecord], file_problem: str | None) -> Page:
+        page = loose
+        for key, group in groups.items():
+            if group.problems or file_problem:
+                page.append(self._problem_record(key, group, file_problem))
+            else:
+                page.append(self._record(key, group.rows, group.spans))
+        return page
+
+    def _body(self, rows: list[dict[str, Any]]) -> str:
+        document = {"file": self.label, "layout": self.layout.name, "rows": rows}
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+    def _record(self, key: str, rows: list[dict[str, Any]], spans: list[tuple[int, int]]) -> RawRecord:
+        external_id = key if self.layout.group_by else None
+        source = f"{self.label} {describe_lines(spans)}"
+        return RawRecord(stream=STREAM, source=source, body=self._body(rows), external_id=external_id)
+
+    def _problem_record(self, key: str | None, group: _Group, file_problem: str | None) -> RawRecord:
+        problems = group.problems
+        reasons = ([file_problem] if file_problem else []) + problems[:MAX_REASONS]
+        if len(problems) > MAX_REASONS:
+            reasons.append(f"and {len(problems) - MAX_REASONS} more")
+        good = [span for span in group.spans if span[0] not in group.bad]
+        if good and group.bad and not file_problem and self.layout.group_by and key:
+            reasons.append(
+                f"order {key} is quarantined whole: its other rows ({describe_lines(good)}) are not imported alone"
+            )
+        return RawRecord(
+            stream=STREAM,
+            source=f"{self.label} {describe_lines(group.spans)}",
+            body=self._body(group.rows),
+            external_id=key if self.layout.group_by and key else None,
+            problem=f"{self.label} " + "; ".join(reasons),
+        )
+
+
+def parse_all(data: bytes, *, label: str, layout: Layout, encoding: str) -> Iterator[RawRecord]:
+    """Every record of a file held in memory (for `channelhub inspect`)."""
+    parser = FileParser(label=label, layout=layout, encoding=encoding, page_size=1 << 30)
+    pages = parser.pages(io.BytesIO(data))
+    while True:
+        try:
+            yield from next(pages)
+        except StopIteration as done:
+            yield from done.value
+            return

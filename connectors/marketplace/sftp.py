@@ -1,0 +1,323 @@
+"""SFTP file transport (paramiko), with host keys checked against known_hosts and every paramiko failure
+translated at this boundary.
+
+Error table (what the engine does next):
+
+    unknown host key (not in known_hosts)    Fatal   unless allow_unknown_hosts (then accepted, with a warning)
+    host key differs from known_hosts        Fatal   always: the server changed or someone is in between
+    authentication refused                   Fatal
+    missing file or folder, permission       Fatal
+    socket error, timeout, EOF, SSHException Retryable (the connection is dropped; the next call reconnects)
+
+No paramiko exception crosses the boundary; the password never appears in a message or a log line.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import io
+import logging
+import posixpath
+import socket
+import stat
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import paramiko
+from channelhub_connectors.marketplace.transport import (
+    READ_BUFFER,
+    as_patterns,
+    free_name,
+    matches,
+    temporary_name,
+)
+from pydantic import SecretStr
+
+from channelhub.errors import ConnectorError, Fatal, Retryable
+
+log = logging.getLogger(__name__)
+
+
+class _UnknownHostKey(paramiko.SSHException):
+    def __init__(self, key: paramiko.PKey) -> None:
+        super().__init__(f"{key.get_name()} {fingerprint(key)}")
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    """OpenSSH's SHA256 fingerprint, as `ssh-keygen -lf` prints it."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
+
+
+class _RejectUnknown(paramiko.MissingHostKeyPolicy):
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        raise _UnknownHostKey(key)
+
+
+class _AcceptUnknown(paramiko.MissingHostKeyPolicy):
+    """Accept for this connection only: known_hosts is never written (paramiko's AutoAddPolicy would)."""
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        log.warning(
+            "accepting unknown SFTP host key for %s (%s %s) because allow_unknown_hosts is set; add it to "
+            "known_hosts to be safe from impostors",
+            hostname,
+            key.get_name(),
+            fingerprint(key),
+        )
+        client.get_host_keys().add(hostname, key.get_name(), key)
+
+
+class SftpTransport:
+    """Files under `root` on an SFTP server. Connects on first use and again after a dropped connection."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int = 22,
+        username: str,
+        password: SecretStr | None = None,
+        password_file: Path | None = None,
+        key_file: Path | None = None,
+        key_passphrase: SecretStr | None = None,
+        known_hosts: Path,
+        allow_unknown_hosts: bool = False,
+        root: str = ".",
+        timeout: float = 30.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.username = username
+        self._password = password
+        self._password_file = password_file
+        self._key_file = key_file
+        self._key_passphrase = key_passphrase
+        self.known_hosts = known_hosts
+        self.allow_unknown_hosts = allow_unknown_hosts
+        self.root = root
+        self.timeout = timeout
+        self._client: paramiko.SSHClient | None = None
+        self._sftp: paramiko.SFTPClient | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def location(self, directory: str, name: str = "") -> str:
+        return f"sftp://{self.username}@{self.address}/{self._path(directory, name).removeprefix('./')}"
+
+    def _path(self, directory: str, name: str = "") -> str:
+        return posixpath.join(self.root, directory, name) if name else posixpath.join(self.root, directory)
+
+    # -- connection -------------------------------------------------------------------------------------------
+
+    def _session(self) -> paramiko.SFTPClient:
+        if self._sftp is not None and self._client is not None:
+            transport = self._client.get_transport()
+            if transport is not None and transport.is_active():
+                return self._sftp
+            self._drop()
+        client = paramiko.SSHClient()
+        try:
+            client.load_host_keys(str(self.known_hosts))
+        except FileNotFoundError:
+            if not self.allow_unknown_hosts:
+                raise Fatal(
+                    f"known_hosts file {self.known_hosts} does not exist; add the server's host key there or set "
+                    "allow_unknown_hosts",
+                    where=f"sftp {self.address}",
+                ) from None
+        except (OSError, paramiko.SSHException) as exc:
+            where = f"sftp {self.address}"
+            raise Fatal(f"cannot read known_hosts file {self.known_hosts}: {exc}", where=where) from None
+        client.set_missing_host_key_policy(_AcceptUnknown() if self.allow_unknown_hosts else _RejectUnknown())
+        try:
+            client.connect(
+                self.host,
+                port=self.port,
+                username=self.username,
+                password=self._secret(),
+                key_filename=str(self._key_file) if self._key_file else None,
+                passphrase=self._key_passphrase.get_secret_value() if self._key_passphrase else None,
+                timeout=self.timeout,
+                banner_timeout=self.timeout,
+                auth_timeout=self.timeout,
+                channel_timeout=self.timeout,
+                allow_agent=False,
+                look_for_keys=False,
+            )
+            sftp = client.open_sftp()
+            channel = sftp.get_channel()
+            if channel is not None:
+                channel.settimeout(self.timeout)
+        except BaseException as exc:
+            client.close()
+            if isinstance(exc, Exception):
+                raise self._translate(exc, f"sftp {self.address}") from None
+            raise
+        self._client, self._sftp = client, sftp
+        return sftp
+
+    def _secret(self) -> str | None:
+        if self._password is not None:
+            return self._password.get_secret_value()
+        if self._password_file is not None:
+            try:
+                return self._password_file.read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise Fatal(f"cannot read password_file {self._password_file}: {exc.strerror}") from None
+        return None
+
+    def _drop(self) -> None:
+        client, self._client, self._sftp = self._client, None, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+
+    def close(self) -> None:
+        self._drop()
+
+    def _translate(self, exc: Exception, where: str) -> ConnectorError:
+        if isinstance(exc, ConnectorError):
+            return exc
+        if isinstance(exc, _UnknownHostKey):
+            return Fatal(
+                f"host key for {self.address} ({exc}) not in known_hosts {self.known_hosts}; add it or set "
+                "allow_unknown_hosts",
+                where=where,
+            )
+        if isinstance(exc, paramiko.BadHostKeyException):
+            return Fatal(
+                f"host key for {self.address} does not match the one in known_hosts {self.known_hosts} (got "
+                f"{fingerprint(exc.key)}): the server's key changed or someone is in between; check, then update "
+                "known_hosts",
+                where=where,
+            )
+        if isinstance(exc, paramiko.AuthenticationException):
+            return Fatal(f"authentication failed for user {self.username!r} at {self.address}", where=where)
+        if isinstance(exc, FileNotFoundError):
+            return Fatal("no such file or folder on the server", where=where)
+        if isinstance(exc, PermissionError):
+            return Fatal("permission denied by the server", where=where)
+        if isinstance(exc, EOFError | paramiko.SSHException | socket.timeout | OSError):
+            self._drop()
+            detail = str(exc) or type(exc).__name__
+            return Retryable(f"connection to {self.address} failed: {detail}", where=where)
+        self._drop()
+        return Retryable(f"unexpected SFTP failure at {self.address}: {type(exc).__name__}: {exc}", where=where)
+
+    @contextlib.contextmanager
+    def _guard(self, where: str) -> Iterator[None]:
+        try:
+            yield
+        except ConnectorError:
+            raise
+        except Exception as exc:
+            raise self._translate(exc, where) from None
+
+    # -- file operations --------------------------------------------------------------------------------------
+
+    def list_files(self, directory: str, pattern: str | Sequence[str]) -> list[str]:
+        patterns = as_patterns(pattern)
+        where = self.location(directory)
+        with self._guard(where):
+            try:
+                entries = self._session().listdir_attr(self._path(directory))
+            except FileNotFoundError:
+                reason = "folder does not exist (create it, or fix the channel's remote_root)"
+                raise Fatal(reason, where=where) from None
+        return sorted(
+            e.filename for e in entries if matches(e.filename, patterns) and e.st_mode and stat.S_ISREG(e.st_mode)
+        )
+
+    def open_read(self, directory: str, name: str) -> BinaryIO:
+        where = self.location(directory, name)
+        with self._guard(where):
+            handle = self._session().open(self._path(directory, name), "rb")
+        return io.BufferedReader(_GuardedReader(self, handle, where), buffer_size=READ_BUFFER)  # type: ignore[return-value]
+
+    def read_bytes(self, directory: str, name: str) -> bytes:
+        with self.open_read(directory, name) as stream:
+            return stream.read()
+
+    def write_atomic(self, directory: str, name: str, data: bytes) -> None:
+        folder = self._path(directory)
+        temporary = posixpath.join(folder, temporary_name(name))
+        final = posixpath.join(folder, name)
+        with self._guard(self.location(directory, name)):
+            sftp = self._session()
+            self._ensure_folder(sftp, folder)
+            try:
+                with sftp.open(temporary, "wb") as handle:
+                    handle.set_pipelined(True)
+                    handle.write(data)
+                self._replace(sftp, temporary, final)
+            except Exception:
+                with contextlib.suppress(Exception):
+                    sftp.remove(temporary)
+                raise
+
+    @staticmethod
+    def _replace(sftp: paramiko.SFTPClient, source: str, target: str) -> None:
+        try:
+            sftp.posix_rename(source, target)  # atomic replace, where the server has the OpenSSH extension
+        except (FileNotFoundError, PermissionError):
+            raise
+        except OSError:
+            # Plain SFTP rename refuses an existing target: remove it first (a reader may miss the file for an
+            # instant, but never sees half of it).
+            with contextlib.suppress(FileNotFoundError):
+                sftp.remove(target)
+            sftp.rename(source, target)
+
+    @staticmethod
+    def _ensure_folder(sftp: paramiko.SFTPClient, folder: str) -> None:
+        try:
+            sftp.stat(folder)
+        except FileNotFoundError:
+            sftp.mkdir(folder)
+
+    def move(self, src_dir: str, name: str, dst_dir: str) -> str:
+        with self._guard(self.location(src_dir, name)):
+            sftp = self._session()
+            target = self._path(dst_dir)
+            self._ensure_folder(sftp, target)
+            final = free_name(name, set(sftp.listdir(target)))
+            sftp.rename(self._path(src_dir, name), posixpath.join(target, final))
+        return final
+
+    def exists(self, directory: str, name: str) -> bool:
+        with self._guard(self.location(directory, name)):
+            try:
+                self._session().stat(self._path(directory, name))
+            except FileNotFoundError:
+                return False
+        return True
+
+
+class _GuardedReader(io.RawIOBase):
+    """A raw stream over a paramiko file whose failures (a dropped connection mid-file) become ConnectorErrors."""
+
+    def __init__(self, transport: SftpTransport, handle: paramiko.SFTPFile, where: str) -> None:
+        self._transport = transport
+        self._handle = handle
+        self._where = where
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        with self._transport._guard(self._where):
+            data = self._handle.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(Exception):
+                self._handle.close()
+        super().close()
