@@ -1,0 +1,231 @@
+"""The validated config models; `load_config` builds them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretBytes,
+    SecretStr,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from channelhub.errors import ConfigError
+from channelhub.model.stock import BufferRules
+from channelhub.plugins import Registry
+from channelhub.ports import Capability, Connector
+from channelhub.stock.policy import ChannelStockPolicy
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+LOCATION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+DEFAULT_DATABASE = "sqlite:///channelhub.db"
+
+
+class InvalidConfig(ConfigError):
+    """The config has problems; `problems` lists each one as `file: where: what`."""
+
+    def __init__(self, problems: list[str], *, where: str = "") -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the configuration", where=where)
+
+    def __str__(self) -> str:
+        return "\n".join(self.problems)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SyncSettings(_Strict):
+    """`[sync]`: the pull overlap window, the dispatcher's tick and its retry policy."""
+
+    overlap_seconds: int = Field(default=300, ge=0)
+    dispatch_seconds: float = Field(default=5, gt=0)
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_base_seconds: float = Field(default=2.0, gt=0)
+    backoff_cap_seconds: float = Field(default=600.0, gt=0)
+    lease_seconds: int = Field(default=120, gt=0)
+
+    @model_validator(mode="after")
+    def _cap_above_base(self) -> SyncSettings:
+        if self.backoff_cap_seconds < self.backoff_base_seconds:
+            raise ValueError("backoff_cap_seconds must not be below backoff_base_seconds")
+        return self
+
+
+class LogSettings(_Strict):
+    """`[log]`: `level` (debug, info, warning, error) and `json` (one JSON object a line), read as `as_json`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    as_json: bool = Field(default=False, alias="json")
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+
+class Location(_Strict):
+    """`[[locations]]`: a stock location; a lower `priority` is picked first."""
+
+    code: str = Field(pattern=LOCATION_PATTERN)
+    name: str = ""
+    priority: int = 0
+
+
+class Schedule(_Strict):
+    """`[channels.schedule]`: how often each job of the channel runs, in seconds."""
+
+    pull_seconds: int = Field(default=60, gt=0)
+    push_seconds: int = Field(default=10, gt=0)
+    reconcile_seconds: int = Field(default=3600, gt=0)
+
+
+class ChannelConfig(BaseModel):
+    """One `[[channels]]` entry. `settings` is the table as written; the resolved values are on the properties."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME_PATTERN)
+    kind: str = Field(min_length=1)
+    enabled: bool = True
+    locations: tuple[str, ...] | None = None  # None: every location
+    skus: tuple[str, ...] | None = None  # None: every SKU
+    sku_map_file: str | None = None
+    schedule: Schedule = Schedule()
+    buffers: BufferRules = BufferRules()
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    _connector_class: type[Connector] | None = PrivateAttr(default=None)
+    _connector_config: BaseModel | None = PrivateAttr(default=None)
+    _sku_map: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def connector_class(self) -> type[Connector]:
+        if self._connector_class is None:
+            raise ConfigError("channel was not loaded through load_config", where=f"channels[{self.name}]")
+        return self._connector_class
+
+    @property
+    def connector_config(self) -> BaseModel:
+        """The settings validated by the connector's `config_model` (secrets expanded, SecretStr where declared)."""
+        if self._connector_config is None:
+            raise ConfigError("channel was not loaded through load_config", where=f"channels[{self.name}]")
+        return self._connector_config
+
+    @property
+    def sku_map(self) -> dict[str, str]:
+        """Channel SKU -> hub SKU, from `sku_map_file` (empty when there is none)."""
+        return dict(self._sku_map)
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return self.connector_class.capabilities
+
+
+class HubConfig(BaseModel):
+    """The whole validated config. Build it with `load_config`; it holds no secret in repr or dumps."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path
+    base_dir: Path
+    database_url: str = Field(repr=False)  # may carry a password: dumped with it masked, never in repr
+    connector_dirs: tuple[Path, ...] = ()
+    mapping_dirs: tuple[Path, ...] = ()
+    sync: SyncSettings = SyncSettings()
+    log: LogSettings = LogSettings()
+    locations: tuple[Location, ...] = ()
+    channels: tuple[ChannelConfig, ...] = ()
+
+    _registry: Registry | None = PrivateAttr(default=None)
+    _secrets: frozenset[str] = PrivateAttr(default=frozenset())
+
+    @field_serializer("database_url")
+    def _mask_password(self, url: str) -> str:
+        return safe_url(url)
+
+    @property
+    def registry(self) -> Registry:
+        """The plugin registry the channels were validated against."""
+        return self._registry if self._registry is not None else Registry()
+
+    def channel(self, name: str) -> ChannelConfig:
+        """The channel called `name`; ConfigError naming the configured channels when there is none."""
+        for channel in self.channels:
+            if channel.name == name:
+                return channel
+        known = ", ".join(c.name for c in self.channels) or "none"
+        raise ConfigError(f"no channel named {name!r} (configured: {known})", where=str(self.path))
+
+    def stock_policies(self) -> list[ChannelStockPolicy]:
+        """A policy for every enabled channel whose connector declares push_stock."""
+        return [
+            ChannelStockPolicy(
+                channel=c.name,
+                buffers=c.buffers,
+                locations=c.locations,
+                skus=frozenset(c.skus) if c.skus is not None else None,
+            )
+            for c in self.channels
+            if c.enabled and Capability.PUSH_STOCK in c.capabilities
+        ]
+
+    def secret_values(self) -> frozenset[str]:
+        """Every value that must never be shown: each SecretStr in a connector config, each value expanded from
+        `${ENV}`, each secret read from a `*_file`, and the database password."""
+        found = set(self._secrets)
+        for channel in self.channels:
+            if channel._connector_config is not None:
+                found.update(secret_strings(channel._connector_config))
+        return frozenset(v for v in found if v)
+
+
+class ConfigFile(_Strict):
+    """The top level of the file; channels are validated one by one so every channel's problems are reported."""
+
+    database: str = DEFAULT_DATABASE
+    connector_dirs: list[str] = Field(default_factory=list)
+    mapping_dirs: list[str] | None = None
+    sync: SyncSettings = SyncSettings()
+    log: LogSettings = LogSettings()
+    locations: list[Location] = Field(default_factory=list)
+    channels: list[dict[str, Any]] = Field(default_factory=list)
+
+
+def safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", url)
+
+
+def secret_strings(value: Any) -> Iterator[str]:
+    if isinstance(value, SecretStr):
+        yield value.get_secret_value()
+    elif isinstance(value, SecretBytes):
+        yield value.get_secret_value().decode("utf-8", "replace")
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from secret_strings(getattr(value, name))
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from secret_strings(item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from secret_strings(item)
