@@ -170,7 +170,7 @@ class Dispatcher:
                     select(LISTINGS.c.sku, LISTINGS.c.last_confirmed).where(
                         LISTINGS.c.channel == channel, LISTINGS.c.sku.in_(chunk)
                     )
-                ).tuples()
+                ).all()
             )
             # A write of the same SKU still in flight may change what the channel holds: do not skip against it.
             busy.update(
@@ -240,7 +240,7 @@ class Dispatcher:
                         select(LISTINGS.c.sku, LISTINGS.c.last_confirmed).where(
                             LISTINGS.c.channel == channel, LISTINGS.c.sku.in_([r.subject for r in batch.rows])
                         )
-                    ).tuples()
+                    ).all()
                 )
             updates = [
                 StockUpdate(

@@ -1,0 +1,180 @@
+"""Recording shipments: commit the reserved stock, move the order forward, tell the order's channel.
+
+`record_shipment` runs in one transaction:
+
+- a shipment is identified by (order, tracking number): recording the same tracking number again adds nothing
+  (tracking numbers are merged, never replaced) and returns `created=False`;
+- quantities are checked against the units not yet shipped, with an error naming the order and SKU; an empty
+  `shipment.lines` means every unshipped unit;
+- the ledger commits the units (on_hand and reserved drop together), lines' shipped_quantity grows, and the
+  order moves to partially_shipped or shipped (an event each);
+- a "fulfillment" outbox row goes to the order's channel (cause "shipment:<id>"), and the SKUs are published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from channelhub.errors import ChannelhubError, InvalidTransition
+from channelhub.model.lifecycle import RANK, OrderState
+from channelhub.model.shipments import Shipment, ShipmentLine
+from channelhub.stock import ledger
+from channelhub.stock.policy import ChannelStockPolicy
+from channelhub.store import Database
+from channelhub.store.tables import ShipmentRow
+from channelhub.sync.apply import publish_skus
+from channelhub.sync.outbox import enqueue
+from channelhub.sync.transitions import LINES, ORDERS, EventLog, move
+
+SHIPMENTS = ShipmentRow.__table__
+OrderRef = int | tuple[str, str]
+
+
+class ShipmentError(ChannelhubError):
+    """A shipment that does not fit the order (unknown SKU, more than is unshipped, an order not ready)."""
+
+
+@dataclass(frozen=True)
+class ShipmentResult:
+    order_id: int
+    shipment_id: int
+    created: bool  # False: this tracking number was already recorded for the order; nothing changed
+    state: str
+    outbox_key: str | None = None
+
+
+def _resolve(session: Session, ref: OrderRef) -> tuple[int, str, str, str, OrderState]:
+    stmt = select(ORDERS.c.id, ORDERS.c.channel, ORDERS.c.external_id, ORDERS.c.number, ORDERS.c.state)
+    if isinstance(ref, int):
+        stmt = stmt.where(ORDERS.c.id == ref)
+        where = f"order id {ref}"
+    else:
+        stmt = stmt.where(ORDERS.c.channel == ref[0], ORDERS.c.external_id == ref[1])
+        where = f"order {ref[0]}/{ref[1]}"
+    row = session.execute(stmt).first()
+    if row is None:
+        raise ShipmentError(f"no such order: {where}")
+    return row.id, row.channel, row.external_id, row.number, OrderState(row.state)
+
+
+def record_shipment(
+    db: Database,
+    order: OrderRef,
+    shipment: Shipment,
+    source: str,
+    policies: Sequence[ChannelStockPolicy] = (),
+    *,
+    notify_channel: bool = True,
+    now: datetime | None = None,
+) -> ShipmentResult:
+    """Record `shipment` for `order` (an order id, or (channel, external_id)); see the module contract.
+
+    Raises ShipmentError naming the order and SKU for a shipment that does not fit, and InvalidTransition for an
+    order that is not ready to ship (placed, on hold, cancelled).
+    """
+    at = now if now is not None else datetime.now(UTC)
+    with db.transaction() as session:
+        order_id, channel, external_id, number, state = _resolve(session, order)
+        where = f"order {channel}/{external_id}"
+        known = session.scalar(
+            select(SHIPMENTS.c.id).where(
+                SHIPMENTS.c.order_id == order_id, SHIPMENTS.c.tracking_number == shipment.tracking_number
+            )
+        )
+        if known is not None:
+            return ShipmentResult(order_id, known, created=False, state=state.value)
+        if (
+            state == OrderState.CANCELLED
+            or RANK.get(state, 0) < RANK[OrderState.CONFIRMED]
+            or state == OrderState.ON_HOLD
+        ):
+            raise InvalidTransition(f"{where} is {state.value}; only a confirmed order can ship", where=source)
+        lines = list(
+            session.execute(
+                select(LINES.c.id, LINES.c.external_id, LINES.c.sku, LINES.c.quantity, LINES.c.shipped_quantity)
+                .where(LINES.c.order_id == order_id)
+                .order_by(LINES.c.id)
+            )
+        )
+        unshipped: dict[str, int] = {}
+        for line in lines:
+            unshipped[line.sku] = unshipped.get(line.sku, 0) + line.quantity - line.shipped_quantity
+        if shipment.lines:
+            wanted: dict[str, int] = {}
+            for item in shipment.lines:
+                wanted[item.sku] = wanted.get(item.sku, 0) + item.quantity
+        else:
+            wanted = {sku: qty for sku, qty in unshipped.items() if qty > 0}
+        if not wanted:
+            raise ShipmentError(f"{where}: nothing left to ship", where=source)
+        for sku, quantity in wanted.items():
+            if sku not in unshipped:
+                raise ShipmentError(f"{where} has no line with SKU '{sku}'", where=source)
+            if quantity > unshipped[sku]:
+                raise ShipmentError(
+                    f"{where}: cannot ship {quantity} of '{sku}', only {unshipped[sku]} unshipped", where=source
+                )
+        touched = ledger.commit_lines(session, order_id, wanted, f"shipment {shipment.tracking_number} ({source})")
+        line_ids: dict[str, str] = {}
+        for line in lines:
+            line_ids.setdefault(line.sku, line.external_id)
+            take = min(wanted.get(line.sku, 0), line.quantity - line.shipped_quantity)
+            if take > 0:
+                wanted[line.sku] -= take
+                session.execute(
+                    update(LINES).where(LINES.c.id == line.id).values(shipped_quantity=LINES.c.shipped_quantity + take)
+                )
+        explicit = shipment.model_copy(
+            update={
+                "lines": shipment.lines
+                or tuple(ShipmentLine(sku=sku, quantity=qty) for sku, qty in unshipped.items() if qty > 0)
+            }
+        )
+        shipment_id = session.execute(
+            insert(SHIPMENTS)
+            .values(
+                order_id=order_id,
+                carrier=shipment.carrier,
+                service=shipment.service,
+                tracking_number=shipment.tracking_number,
+                tracking_url=shipment.tracking_url,
+                shipped_at=shipment.shipped_at,
+                lines=[line.model_dump(mode="json") for line in explicit.lines],
+                source=source[:200],
+            )
+            .returning(SHIPMENTS.c.id)
+        ).scalar_one()
+        remaining = sum(
+            qty - shipped
+            for qty, shipped in session.execute(
+                select(LINES.c.quantity, LINES.c.shipped_quantity).where(LINES.c.order_id == order_id)
+            )
+        )
+        target = OrderState.SHIPPED if remaining == 0 else OrderState.PARTIALLY_SHIPPED
+        log = EventLog()
+        reason = f"{shipment.carrier} {shipment.tracking_number}"
+        if move(session, log, order_id, state, target, at=at, source=source, reason=reason):
+            state = target
+        log.flush(session)
+        key = None
+        if notify_channel:
+            key = enqueue(
+                session,
+                channel=channel,
+                kind="fulfillment",
+                subject=external_id,
+                payload={
+                    "order_external_id": external_id,
+                    "order_number": number,
+                    "shipment": explicit.model_dump(mode="json"),
+                    "line_external_ids": {sku: line_ids[sku] for sku in sorted({i.sku for i in explicit.lines})},
+                },
+                cause=f"shipment:{shipment_id}",
+            )
+        publish_skus(session, touched, policies, cause=f"shipment:{shipment_id}")
+        return ShipmentResult(order_id, shipment_id, created=True, state=state.value, outbox_key=key)
