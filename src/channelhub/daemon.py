@@ -60,10 +60,11 @@ def plan_jobs(hub: Hub) -> list[JobPlan]:
 class Daemon:
     """Runs the hub's jobs on a background scheduler until stopped.
 
-    `on_job(job_id, result)` is called after every successful job run (the demo prints from it).
+    `on_job(job_id, result, started)` is called after every job run that did not raise (`started` is the
+    time.monotonic() at which the run began), so a caller can wait for a run that began after some event.
     """
 
-    def __init__(self, hub: Hub, *, on_job: Callable[[str, Any], None] | None = None) -> None:
+    def __init__(self, hub: Hub, *, on_job: Callable[[str, Any, float], None] | None = None) -> None:
         self.hub = hub
         self.on_job = on_job
         self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"misfire_grace_time": None})
@@ -78,10 +79,26 @@ class Daemon:
         report = self.hub.pull(channel)
         if self.hub.channels[channel].stopped_reason:
             self._remove_channel_jobs(channel)
+        elif report is not None and (report.records or report.duplicate_files):
+            log.info(
+                "pulled",
+                channel=channel,
+                files=report.pages,
+                records=report.records,
+                new_orders=report.orders.created,
+                updated=report.orders.updated,
+                held=report.orders.held,
+                quarantined=report.quarantined,
+                seen_before=report.duplicate_files,
+            )
         return report
 
     def dispatch_job(self) -> Any:
         report = self.hub.dispatch()
+        if report.calls or report.dead:
+            log.info("dispatched", calls=report.calls, sent=report.done, retry=report.retried, dead=report.dead)
+        for error in report.errors:
+            log.warning("dispatch error", error=error)
         for channel in list(self.hub.channels):
             if self.hub.channels[channel].stopped_reason:
                 self._remove_channel_jobs(channel)
@@ -89,6 +106,7 @@ class Daemon:
 
     def _run(self, job_id: str, func: Callable[[], Any], channel: str | None) -> None:
         """The wrapper around every job: nothing a job raises stops the daemon."""
+        started = time.monotonic()
         try:
             result = func()
         except Fatal as exc:
@@ -103,7 +121,7 @@ class Daemon:
             return
         if self.on_job is not None:
             try:
-                self.on_job(job_id, result)
+                self.on_job(job_id, result, started)
             except Exception as exc:  # a reporting hook must not break the job loop
                 log.warning("job hook failed", job=job_id, error=str(exc))
 

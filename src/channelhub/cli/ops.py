@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from inspect import signature
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -229,8 +230,11 @@ def inspection_connector(kind: str, layout: str | None, config_path: Path) -> An
     if cls is None:
         known = ", ".join(sorted(registry.kinds)) or "none"
         raise ConfigError(f"unknown connector kind {kind!r} (known: {known})", where="inspect")
+    local_mappings = [d for d in (config_path.resolve().parent / "mappings", Path.cwd() / "mappings") if d.is_dir()]
     factory = getattr(cls, "for_inspection", None)
     if callable(factory):
+        if "mapping_dirs" in signature(factory).parameters:
+            return factory(layout, mapping_dirs=[*dict.fromkeys(local_mappings), *builtin_mapping_dirs()])
         return factory(layout)
     context = ConnectorContext(channel="inspect", base_dir=Path.cwd(), mapping_dirs=tuple(builtin_mapping_dirs()))
     return registry.create(kind, {}, context)

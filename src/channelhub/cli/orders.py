@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -12,6 +12,8 @@ from channelhub.cli.app import app
 from channelhub.cli.common import console, fail, fmt_time, handle_errors, open_hub
 from channelhub.cli.views import find_order, list_orders, order_detail
 from channelhub.model.shipments import Shipment, ShipmentLine
+from channelhub.runtime import Hub
+from channelhub.sync.fulfil import ShipmentResult, record_shipment
 
 orders_app = typer.Typer(help="Look at orders.", no_args_is_help=True)
 app.add_typer(orders_app, name="orders")
@@ -98,11 +100,9 @@ def parse_lines(values: list[str]) -> tuple[ShipmentLine, ...]:
     return tuple(lines)
 
 
-def ship_order(hub: Any, ref: str, shipment: Shipment, *, source: str = "cli") -> Any:
+def ship_order(hub: Hub, ref: str, shipment: Shipment, *, source: str = "cli") -> ShipmentResult:
     """Record a shipment of order `ref` (id or CHANNEL:EXTERNAL_ID): the code path `channelhub ship` and the demo
     share. Commits the reserved stock, moves the order on and queues the tracking push to its channel."""
-    from channelhub.sync.fulfil import record_shipment
-
     with hub.db.transaction() as session:
         order_id = find_order(session, ref).id
     return record_shipment(hub.db, order_id, shipment, source, hub.policies)
@@ -134,6 +134,10 @@ def ship(
         result = ship_order(hub, order, shipment)
         with hub.db.transaction() as session:
             row = find_order(session, order)
-            console.print(f"order {row.id} ({row.channel}:{row.external_id}) is now {row.state}", markup=False)
-    if result is not None:
-        console.print(f"  {result}", markup=False)
+    label = f"order {row.id} ({row.channel}:{row.external_id})"
+    if not result.created:
+        console.print(f"{label}: tracking {tracking} was already recorded; nothing changed", markup=False)
+        return
+    console.print(f"{label} is now {result.state}", markup=False)
+    if result.outbox_key:
+        console.print(f"tracking push to {row.channel} queued ({result.outbox_key})", markup=False)

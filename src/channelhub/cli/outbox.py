@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from channelhub.cli.app import app
 from channelhub.cli.common import console, err_console, fail, fmt_time, handle_errors, open_hub
-from channelhub.cli.views import quarantined
+from channelhub.cli.views import quarantine_reason, quarantined
 from channelhub.store.tables import InboxRow, OutboxRow
 from channelhub.sync.outbox import retry_dead
 
@@ -102,7 +102,7 @@ def quarantine_list(
         for column in ("id", "channel", "received", "source", "reason"):
             table.add_column(column, overflow="fold")
         for row in rows:
-            reason = row.reason.removeprefix(f"{row.source}: ")
+            reason = quarantine_reason(row.source, row.reason)
             table.add_row(str(row.id), row.channel, fmt_time(row.received_at), row.source, reason)
     console.print(table)
     console.print("fix the layout or the file, then: channelhub quarantine replay [IDS]", markup=False)

@@ -136,6 +136,14 @@ def order_detail(session: Session, ref: str) -> OrderDetail:
     return OrderDetail(order=order, lines=lines, events=events, shipments=shipments)
 
 
+def quarantine_reason(source: str, reason: str) -> str:
+    """The reason without the leading "<source>: " (the source is shown beside it, sometimes prefixed twice)."""
+    prefix = f"{source}: "
+    while source and reason.startswith(prefix):
+        reason = reason[len(prefix) :]
+    return reason
+
+
 def quarantined(session: Session, *, channel: str | None = None, limit: int = 500) -> list[InboxRow]:
     query = select(InboxRow).where(InboxRow.status == "quarantined").order_by(InboxRow.id).limit(limit)
     if channel:
