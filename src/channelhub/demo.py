@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 
 from channelhub.cli.views import channel_statuses, quarantine_reason
 from channelhub.daemon import Daemon
+from channelhub.errors import ChannelhubError
 from channelhub.logs import configure_logging
 from channelhub.model.shipments import Shipment
 from channelhub.runtime import Hub
@@ -235,7 +236,7 @@ class Demo:
     def setup(self) -> Path:
         if self.folder.exists():
             if any(self.folder.iterdir()) and not (self.folder / MARKER).exists():
-                raise SystemExit(
+                raise ChannelhubError(
                     f"{self.folder} exists and is not a demo folder (no {MARKER}); refusing to wipe it. "
                     "Give another --dir."
                 )
