@@ -20,7 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-ConfigOption = Annotated[
+GlobalConfigOption = Annotated[
     Path | None,
     typer.Option(
         "--config",
@@ -29,6 +29,12 @@ ConfigOption = Annotated[
         envvar=CONFIG_ENV,
         show_default=False,
     ),
+]
+# The same option after a subcommand (`channelhub run --config x.toml`). No envvar here: the environment is the
+# fallback of the global option, and must not override a --config given before the subcommand.
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Config file (overrides the global --config).", show_default=False),
 ]
 
 
@@ -41,7 +47,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     ctx: typer.Context,
-    config: ConfigOption = None,
+    config: GlobalConfigOption = None,
     log_json: Annotated[bool, typer.Option("--log-json", help="Log one JSON object a line (stderr).")] = False,
     log_level: Annotated[
         str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.", show_default=False)
