@@ -248,3 +248,59 @@ def test_inspect_prints_canonical_orders_as_json(hub_dir: Path) -> None:
     assert orders[0]["lines"][0]["sku"] == "MUG-1" and orders[0]["lines"][0]["quantity"] == 2
     assert result.exit_code == 1  # the bad row is a problem
     assert "orders.csv" in result.stderr and "lots" in result.stderr
+
+
+# A drop-in order source: each orders/*.json beside the config is one canonical order; a SKU listed in
+# unmapped.txt does not map (the "fix" is deleting that file).
+JSON_PLUGIN = """
+from pathlib import Path
+
+from channelhub.errors import MappingError
+from channelhub.model.orders import Order
+from channelhub.ports import Capability, Connector, EmptySettings, PulledPage, RawRecord
+
+
+class JsonShop(Connector):
+    kind = "jsonshop"
+    capabilities = frozenset({Capability.PULL_ORDERS})
+    config_model = EmptySettings
+
+    def pull_orders(self, request):
+        folder = Path(self.context.base_dir) / "orders"
+        records = [RawRecord("orders", f"orders/{p.name}", p.read_text()) for p in sorted(folder.glob("*.json"))]
+        yield PulledPage(records=records, label="orders")
+
+    def map_order(self, record):
+        order = Order.model_validate_json(record.body)
+        unmapped = Path(self.context.base_dir) / "unmapped.txt"
+        blocked = set(unmapped.read_text().split()) if unmapped.exists() else set()
+        for line in order.lines:
+            if line.sku in blocked:
+                raise MappingError(f"no mapping for SKU {line.sku}")
+        return order
+"""
+
+
+def test_quarantine_replay_applies_rows_once_the_cause_is_fixed(hub_dir: Path) -> None:
+    (hub_dir / "connectors" / "jsonshop.py").write_text(JSON_PLUGIN)
+    (hub_dir / "channelhub.toml").write_text(CONFIG + '\n[[channels]]\nname = "web"\nkind = "jsonshop"\n')
+    (hub_dir / "orders").mkdir()
+    (hub_dir / "orders" / "w-1.json").write_text(make_order("W-1", [("MUG-1", 1)], channel="web").model_dump_json())
+    (hub_dir / "orders" / "w-2.json").write_text(make_order("W-2", [("OLD-SKU", 1)], channel="web").model_dump_json())
+    (hub_dir / "unmapped.txt").write_text("OLD-SKU\n")
+
+    synced = invoke("sync", "--channel", "web")
+    assert synced.exit_code == 0, synced.output
+    assert "1 quarantined" in synced.stdout
+    listed = invoke("quarantine", "list")
+    line = next(text for text in listed.stdout.splitlines() if "w-2.json" in text)
+    assert "no mapping for SKU OLD-SKU" in line
+
+    (hub_dir / "unmapped.txt").unlink()
+    replayed = invoke("quarantine", "replay")
+    assert replayed.exit_code == 0, replayed.output
+    assert "web: 1 applied, 0 still quarantined" in replayed.stdout
+    assert "nothing in quarantine" in invoke("quarantine", "list").stdout
+    assert "W-2" in invoke("orders", "list", "--channel", "web").stdout
+    # Replaying again finds nothing: the order is not applied twice.
+    assert "applied" not in invoke("quarantine", "replay").stdout
