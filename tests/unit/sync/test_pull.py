@@ -34,6 +34,7 @@ def test_same_page_twice_and_same_order_in_two_pages_yield_one_order(database: D
     assert count(database, OrderRow) == 1
     assert count(database, OrderLineRow) == 1
     assert order_row(database, "1001").state == "confirmed"
+    assert order_row(database, "1001").document["lines"][0]["sku"] == "SKU-1"
     assert count(database, InboxRow) == 4  # every payload kept, each applied idempotently
 
 
