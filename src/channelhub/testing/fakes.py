@@ -202,6 +202,9 @@ class FileReceiverConnector(RecordingConnector):
     """A channel kept in files under `folder`, for crash tests (see the module docstring).
 
     `sleep_seconds` > 0: every `sleep_every`-th call sleeps that long after writing its keys, before returning.
+    `hang_on_call` = n: the n-th call of this process writes its keys, then the file `hanging`, then sleeps
+    `hang_seconds`: the moment for a test to kill the process (the keys reached the channel, the hub has not
+    recorded it).
     """
 
     kind = "file-receiver"
@@ -214,8 +217,12 @@ class FileReceiverConnector(RecordingConnector):
         sleep_seconds: float = 0.0,
         sleep_every: int = 1,
         limits: BatchLimits | None = None,
+        hang_on_call: int | None = None,
+        hang_seconds: float = 60.0,
     ) -> None:
         super().__init__(channel, limits=limits)
+        self.hang_on_call = hang_on_call
+        self.hang_seconds = hang_seconds
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.sleep_seconds = sleep_seconds
@@ -231,6 +238,9 @@ class FileReceiverConnector(RecordingConnector):
         self._append("effects.log", fresh)
         self._done.update(fresh)
         self._ncalls += 1
+        if self._ncalls == self.hang_on_call:
+            (self.folder / "hanging").write_text(f"{os.getpid()} call {self._ncalls}\n")
+            time.sleep(self.hang_seconds)
         if self.sleep_seconds and self._ncalls % self.sleep_every == 0:
             time.sleep(self.sleep_seconds)
 
