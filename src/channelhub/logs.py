@@ -78,12 +78,12 @@ def configure_logging(
     renderer: Processor
     if json:
         renderer = structlog.processors.JSONRenderer()
-        final: list[Processor] = [structlog.processors.format_exc_info, redact, renderer]
     else:
         colors = hasattr(out, "isatty") and out.isatty()
-        renderer = structlog.dev.ConsoleRenderer(colors=colors)
-        # The console renderer formats tracebacks itself; redact before it sees the event.
-        final = [redact, renderer]
+        # Plain tracebacks: a pretty one would print local variables, credentials among them.
+        renderer = structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=structlog.dev.plain_traceback)
+    # Tracebacks become text before redaction, so a secret in an exception message is masked too.
+    final: list[Processor] = [structlog.processors.format_exc_info, redact, renderer]
 
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
