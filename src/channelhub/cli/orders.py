@@ -11,6 +11,7 @@ from rich.table import Table
 from channelhub.cli.app import app
 from channelhub.cli.common import console, fail, fmt_time, handle_errors, open_hub
 from channelhub.cli.views import find_order, list_orders, order_detail
+from channelhub.model.lifecycle import OrderState
 from channelhub.model.shipments import Shipment, ShipmentLine
 from channelhub.runtime import Hub
 from channelhub.sync.fulfil import ShipmentResult, record_shipment
@@ -28,6 +29,9 @@ def orders_list(
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 200,
 ) -> None:
     """Orders, newest first, with their state and why they are held."""
+    states = [s.value for s in OrderState]
+    if state_ is not None and state_ not in states:
+        raise fail(f"--state must be one of {', '.join(states)}", 2)
     with open_hub(ctx) as hub, hub.db.transaction() as session:
         rows = list_orders(session, state=state_, channel=channel, limit=limit)
         table = Table(title=f"orders ({len(rows)})")
