@@ -23,7 +23,7 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from typing import Any
 
 from channelhub_connectors.marketplace.layouts import Layout
@@ -32,13 +32,18 @@ from channelhub_connectors.marketplace.values import checker
 from channelhub.ports import RawRecord
 
 STREAM = "orders"
+# One encoder for every body: json.dumps with options builds a new encoder per call, which shows in the hot path.
+_encode_body = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 MAX_REASONS = 10  # per record; the body keeps every row for whoever fixes the file
 
 Page = list[RawRecord]
 
 
-def describe_lines(spans: Iterable[tuple[int, int]]) -> str:
+def describe_lines(spans: Sequence[tuple[int, int]]) -> str:
     """(2, 2), (3, 4), (9, 9) -> "lines 2-4, 9"; a single line -> "line 2"."""
+    if len(spans) == 1:  # the common case, kept cheap
+        start, end = spans[0]
+        return f"line {start}" if start == end else f"lines {start}-{end}"
     merged: list[list[int]] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1] + 1:
@@ -121,7 +126,7 @@ class FileParser:
                         break
             if problem is None and (not fields or (len(fields) == 1 and not fields[0].strip())):
                 continue  # a blank line
-            yield start, previous, [f.strip() for f in fields], problem
+            yield start, previous, list(map(str.strip, fields)), problem
 
     # -- pages ------------------------------------------------------------------------------------------------
 
@@ -235,8 +240,7 @@ class FileParser:
         return page
 
     def _body(self, rows: list[dict[str, Any]]) -> str:
-        document = {"file": self.label, "layout": self.layout.name, "rows": rows}
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+        return _encode_body({"file": self.label, "layout": self.layout.name, "rows": rows})
 
     def _record(self, key: str, rows: list[dict[str, Any]], spans: list[tuple[int, int]]) -> RawRecord:
         external_id = key if self.layout.group_by else None

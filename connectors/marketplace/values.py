@@ -57,6 +57,14 @@ def parse_datetime(text: str, formats: Sequence[str] = (), zone: tzinfo = UTC) -
     return value.astimezone(UTC)
 
 
+def check_datetime(text: str, formats: Sequence[str] = (), zone: tzinfo = UTC) -> None:
+    """parse_datetime's check alone: ISO 8601 values (nearly all of them) pass without conversion."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        parse_datetime(text, formats, zone)
+
+
 def checker(kind: str, formats: Sequence[str] = (), zone: tzinfo = UTC) -> Callable[[str], object] | None:
     """The check for a field type, or None for plain text (which needs none)."""
     if kind == "int":
@@ -66,5 +74,5 @@ def checker(kind: str, formats: Sequence[str] = (), zone: tzinfo = UTC) -> Calla
     if kind == "currency":
         return parse_currency
     if kind == "datetime":
-        return lambda text: parse_datetime(text, formats, zone)
+        return lambda text: check_datetime(text, formats, zone)
     return None
