@@ -82,12 +82,12 @@ class _Stored:
     hold_reason: str
 
 
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-def _now(now: datetime | None) -> datetime:
+def now_or_utcnow(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(UTC)
 
 
@@ -101,7 +101,7 @@ def _load_existing(session: Session, channel: str, external_ids: Sequence[str]) 
         ORDERS.c.hold_kind,
         ORDERS.c.hold_reason,
     )
-    for chunk in _chunks(external_ids):
+    for chunk in chunks(external_ids):
         stmt = select(*columns).where(ORDERS.c.channel == channel, ORDERS.c.external_id.in_(chunk))
         for ext, oid, updated_at, state, kind, reason in session.execute(stmt):
             found[ext] = _Stored(oid, updated_at, OrderState(state), kind, reason)
@@ -165,7 +165,7 @@ def apply_orders(
     publish: bool = True,
 ) -> ApplyReport:
     """Upsert `orders` and apply their lifecycle moves in the caller's transaction (see the module contract)."""
-    at = _now(now)
+    at = now_or_utcnow(now)
     report = ApplyReport()
     log = EventLog()
     # Within one batch the newest version of each order wins; the rest are stale by definition.
@@ -466,66 +466,6 @@ def _replace_lines_if_changed(session: Session, order_id: int, order: Order) -> 
     )  # fmt: skip
 
 
-def release_holds_in(
-    session: Session,
-    policies: Sequence[ChannelStockPolicy],
-    skus: Iterable[str] | None = None,
-    *,
-    now: datetime | None = None,
-    source: str = "stock arrival",
-    publish: bool = True,
-) -> ApplyReport:
-    """Retry orders on hold for stock (oldest first) in the caller's transaction; those now reservable confirm.
-
-    `skus` limits the retry to orders with a line of one of those SKUs (None: every stock hold).
-    """
-    at = _now(now)
-    report = ApplyReport()
-    log = EventLog()
-    stmt = (
-        select(ORDERS.c.id, ORDERS.c.channel, ORDERS.c.hold_reason)
-        .where(ORDERS.c.state == OrderState.ON_HOLD.value, ORDERS.c.hold_kind == HOLD_STOCK)
-        .order_by(ORDERS.c.placed_at, ORDERS.c.id)
-    )
-    if skus is not None:
-        wanted = sorted(set(skus))
-        if not wanted:
-            return report
-        stmt = stmt.where(ORDERS.c.id.in_(select(LINES.c.order_id).where(LINES.c.sku.in_(wanted))))
-    held = list(session.execute(stmt))
-    if not held:
-        return report
-    lines: dict[int, list[tuple[int, str, int]]] = {}
-    for chunk in _chunks([row.id for row in held]):
-        for oid, lid, sku, qty in session.execute(
-            select(LINES.c.order_id, LINES.c.id, LINES.c.sku, LINES.c.quantity)
-            .where(LINES.c.order_id.in_(chunk))
-            .order_by(LINES.c.id)
-        ):
-            lines.setdefault(oid, []).append((lid, sku, qty))
-    requests = [
-        ledger.LineRequest(row.id, lid, sku, qty, locations_for(row.channel, policies))
-        for row in held
-        for lid, sku, qty in lines.get(row.id, [])
-    ]
-    reasons = {row.id: row.hold_reason for row in held}
-    for outcome in ledger.reserve_lines(session, requests):
-        report.touched_skus |= set(outcome.skus)
-        if outcome.ok:
-            move(session, log, outcome.order_id, OrderState.ON_HOLD, OrderState.CONFIRMED, at=at, source=source,
-                 reason="stock arrived")  # fmt: skip
-            report.confirmed += 1
-        elif outcome.reason and outcome.reason != reasons.get(outcome.order_id):
-            # Still short, for a different reason now: keep the visible reason current without an event per retry.
-            session.execute(
-                update(ORDERS).where(ORDERS.c.id == outcome.order_id).values(hold_reason=outcome.reason, updated_at=at)
-            )
-    log.flush(session)
-    if publish and report.touched_skus:
-        publish_skus(session, report.touched_skus, policies, cause="release_holds")
-    return report
-
-
 def release_holds(
     db: Database,
     policies: Sequence[ChannelStockPolicy],
@@ -533,6 +473,7 @@ def release_holds(
     *,
     now: datetime | None = None,
 ) -> ApplyReport:
-    """`release_holds_in` in its own transaction: call after stock is set, adjusted or restocked."""
-    with db.transaction() as session:
-        return release_holds_in(session, policies, skus, now=now)
+    """Retry orders on hold for stock, oldest first, in their own transaction (see `channelhub.sync.holds`)."""
+    from channelhub.sync.holds import release_holds as release
+
+    return release(db, policies, skus, now=now)

@@ -221,3 +221,15 @@ def test_two_dispatchers_racing_on_postgres_claim_disjoint_rows(pg_url: str, dat
     with database.transaction() as session:
         claimed = set(session.scalars(select(OutboxRow.claimed_by)))
     assert claimed == {None}
+
+
+def test_the_dispatch_bench_passes_at_a_small_size(tmp_path) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[3] / "bench" / "dispatch.py"
+    spec = importlib.util.spec_from_file_location("bench_dispatch", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--changes", "500", "--skus", "100", "--limit", "10"]) == 0
