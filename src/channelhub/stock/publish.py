@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from channelhub.model.stock import sellable_quantity
 from channelhub.stock._sql import LEVELS, OUTBOX, SKUS, chunked
 from channelhub.stock.policy import ChannelStockPolicy
-from channelhub.sync.outbox import enqueue, idempotency_key
+from channelhub.sync.outbox import Write, enqueue_many, idempotency_key
 
 __all__ = ["publish", "sellable_by_channel"]
 
@@ -77,20 +77,13 @@ def publish(session: Session, skus: Iterable[str], policies: Sequence[ChannelSto
     latest = _latest_pending(session, {channel for channel, _, _ in wanted}, {sku for _, sku, _ in wanted})
     keys = {(channel, sku): idempotency_key(channel, STOCK_KIND, sku, cause) for channel, sku, _ in wanted}
     queued = _existing_keys(session, list(keys.values()))
-    enqueued = 0
-    for channel, sku, quantity in wanted:
-        if latest.get((channel, sku)) == quantity or keys[(channel, sku)] in queued:
-            continue
-        enqueue(
-            session,
-            channel=channel,
-            kind=STOCK_KIND,
-            subject=sku,
-            payload={"sku": sku, "quantity": quantity},
-            cause=cause,
-        )
-        enqueued += 1
-    return enqueued
+    writes = [
+        Write(channel=channel, kind=STOCK_KIND, subject=sku, payload={"sku": sku, "quantity": quantity}, cause=cause)
+        for channel, sku, quantity in wanted
+        if latest.get((channel, sku)) != quantity and keys[(channel, sku)] not in queued
+    ]
+    enqueue_many(session, writes)
+    return len(writes)
 
 
 def _latest_pending(session: Session, channels: set[str], skus: set[str]) -> dict[tuple[str, str], int | None]:

@@ -293,10 +293,13 @@ def _short_reason(session: Session, plan: _Plan, lines: list[LineRequest], short
         locations = sorted({loc for line in sku_lines for loc in plan.candidates(line)})
         available = 0
         if locations:
-            available = session.scalar(
-                select(func.coalesce(func.sum(LEVELS.c.on_hand - LEVELS.c.reserved), 0)).where(
-                    LEVELS.c.sku == sku, LEVELS.c.location.in_(locations)
+            available = int(
+                session.scalar(
+                    select(func.coalesce(func.sum(LEVELS.c.on_hand - LEVELS.c.reserved), 0)).where(
+                        LEVELS.c.sku == sku, LEVELS.c.location.in_(locations)
+                    )
                 )
+                or 0
             )
         text = f"short stock for '{sku}': need {need}, available {available}"
         if available >= need:
