@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Dialect, TypeDecorator, bindparam, delete, insert, select, update
+from sqlalchemy import JSON, Dialect, Insert, Table, TypeDecorator, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from channelhub.errors import InvalidTransition
@@ -212,6 +212,25 @@ def publish_skus(session: Session, skus: Iterable[str], policies: Sequence[Chann
     return stock_publish.publish(session, sorted(skus), policies, f"{cause[:120]}#{uuid.uuid4().hex[:12]}")
 
 
+def insert_with_ids(session: Session, table: Table, stmt: Insert, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert `rows` with one executemany and return their new ids, in order.
+
+    PostgreSQL: INSERT ... RETURNING, sorted by parameter order (SQLAlchemy batches it). SQLite would fall back to
+    one statement per row for ordered RETURNING, so there the ids are assigned here instead: the transaction
+    began with BEGIN IMMEDIATE and holds the write lock, so max(id) + 1 onwards cannot be taken by anyone else.
+    """
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        start = int(session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
+        ids = list(range(start, start + len(rows)))
+        for row, new_id in zip(rows, ids, strict=True):
+            row["id"] = new_id
+        session.execute(stmt, rows)
+        return ids
+    return list(session.execute(stmt.returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+
+
 def _insert_new(
     session: Session,
     orders: list[Order],
@@ -235,11 +254,7 @@ def _insert_new(
             created_at=at,
         )
         rows.append(row)
-    ids = list(
-        session.execute(
-            insert(ORDERS).values(document=DOCUMENT).returning(ORDERS.c.id, sort_by_parameter_order=True), rows
-        ).scalars()
-    )
+    ids = insert_with_ids(session, ORDERS, insert(ORDERS).values(document=DOCUMENT), rows)
     line_rows = [
         {
             "order_id": oid,
@@ -252,9 +267,7 @@ def _insert_new(
         for oid, order in zip(ids, orders, strict=True)
         for line in order.lines
     ]
-    line_ids = list(
-        session.execute(insert(LINES).returning(LINES.c.id, sort_by_parameter_order=True), line_rows).scalars()
-    )
+    line_ids = insert_with_ids(session, LINES, insert(LINES), line_rows)
     report.created += len(orders)
     requests = []
     position = 0
