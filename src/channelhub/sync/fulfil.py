@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from channelhub.errors import ChannelhubError, InvalidTransition
 from channelhub.model.lifecycle import RANK, OrderState
+from channelhub.model.returns import Return
 from channelhub.model.shipments import Shipment, ShipmentLine
 from channelhub.stock import ledger
 from channelhub.stock.policy import ChannelStockPolicy
@@ -29,7 +30,7 @@ from channelhub.store import Database
 from channelhub.store.tables import ShipmentRow
 from channelhub.sync.apply import publish_skus
 from channelhub.sync.outbox import enqueue
-from channelhub.sync.transitions import LINES, ORDERS, EventLog, move
+from channelhub.sync.transitions import EVENTS, LINES, ORDERS, EventLog, move
 
 SHIPMENTS = ShipmentRow.__table__
 OrderRef = int | tuple[str, str]
@@ -178,3 +179,97 @@ def record_shipment(
             )
         publish_skus(session, touched, policies, cause=f"shipment:{shipment_id}")
         return ShipmentResult(order_id, shipment_id, created=True, state=state.value, outbox_key=key)
+
+
+@dataclass(frozen=True)
+class ReturnResult:
+    order_id: int
+    state: str
+    refund_key: str | None = None
+
+
+def record_return(
+    db: Database,
+    order: OrderRef,
+    ret: Return,
+    source: str,
+    policies: Sequence[ChannelStockPolicy] = (),
+    *,
+    cause: str,
+    now: datetime | None = None,
+) -> ReturnResult:
+    """Units came back: restock them at `ret.restock_location`, move the order to returned, publish the SKUs and,
+    when `ret.refund` is set, enqueue the refund to the order's channel.
+
+    `cause` identifies the return (an RMA number, a file line): recording the same cause twice raises
+    ShipmentError instead of restocking twice. Quantities are checked against shipped, not yet returned units.
+    """
+    at = now if now is not None else datetime.now(UTC)
+    with db.transaction() as session:
+        order_id, channel, external_id, _number, state = _resolve(session, order)
+        where = f"order {channel}/{external_id}"
+        if session.scalar(
+            select(EVENTS.c.id).where(EVENTS.c.order_id == order_id, EVENTS.c.reason == f"return {cause}")
+        ):
+            raise ShipmentError(f"{where}: return {cause!r} was already recorded", where=source)
+        lines = list(
+            session.execute(
+                select(
+                    LINES.c.id, LINES.c.external_id, LINES.c.sku, LINES.c.shipped_quantity, LINES.c.returned_quantity
+                )
+                .where(LINES.c.order_id == order_id)
+                .order_by(LINES.c.id)
+            )
+        )
+        returnable: dict[str, int] = {}
+        for line in lines:
+            returnable[line.sku] = returnable.get(line.sku, 0) + line.shipped_quantity - line.returned_quantity
+        for item in ret.lines:
+            if item.quantity > returnable.get(item.sku, 0):
+                raise ShipmentError(
+                    f"{where}: cannot return {item.quantity} of '{item.sku}', only {returnable.get(item.sku, 0)} "
+                    "shipped and not returned",
+                    where=source,
+                )
+        touched: set[str] = set()
+        refund_lines: list[tuple[str, int]] = []
+        for item in ret.lines:
+            touched |= ledger.restock(
+                session, item.sku, ret.restock_location, item.quantity, f"return {cause}", order_id
+            )
+            left = item.quantity
+            for line in lines:
+                take = min(left, line.shipped_quantity - line.returned_quantity) if line.sku == item.sku else 0
+                if take > 0:
+                    left -= take
+                    refund_lines.append((line.external_id, take))
+                    session.execute(
+                        update(LINES)
+                        .where(LINES.c.id == line.id)
+                        .values(returned_quantity=LINES.c.returned_quantity + take)
+                    )
+        log = EventLog()
+        reason = f"return {cause}"
+        if move(session, log, order_id, state, OrderState.RETURNED, at=at, source=source, reason=reason):
+            state = OrderState.RETURNED
+        else:  # the return is still recorded, so a repeat of the same cause is recognised
+            log.add(order_id, at, state.value, state.value, source, reason)
+        log.flush(session)
+        key = None
+        if ret.refund is not None:
+            key = enqueue(
+                session,
+                channel=channel,
+                kind="refund",
+                subject=external_id,
+                payload={
+                    "order_external_id": external_id,
+                    "amount": str(ret.refund.shop.amount),
+                    "currency": ret.refund.shop.currency,
+                    "reason": ret.reason,
+                    "lines": refund_lines,
+                },
+                cause=f"return:{cause}",
+            )
+        publish_skus(session, touched, policies, cause=f"return:{cause}")
+        return ReturnResult(order_id, state.value, key)

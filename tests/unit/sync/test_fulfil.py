@@ -67,3 +67,36 @@ def test_an_order_on_hold_cannot_ship(database: Database) -> None:
     placed(database, make_order("3", financial_status=FinancialStatus.PENDING))
     with pytest.raises(InvalidTransition, match="on_hold"):
         record_shipment(database, ("shop", "3"), shipment("T1"), "cli", POLICIES)
+
+
+def test_a_return_restocks_moves_to_returned_and_enqueues_the_refund(database: Database) -> None:
+    from channelhub.model.money import MoneyBag
+    from channelhub.model.returns import Return
+    from channelhub.sync.fulfil import record_return
+
+    stock(database, {"A": 5})
+    placed(database, make_order("4", [("A", 2)]))
+    record_shipment(database, ("shop", "4"), shipment("T1"), "cli", POLICIES)
+    ret = Return(
+        lines=(ShipmentLine(sku="A", quantity=1),),
+        restock_location="WH1",
+        reason="too small",
+        received_at=BASE_TIME,
+        refund=MoneyBag.of("10.00", "EUR"),
+    )
+    result = record_return(database, ("shop", "4"), ret, "cli", POLICIES, cause="RMA-1")
+    assert result.state == "returned" and on_hand(database, "A") == 4
+    (refund,) = outbox(database, ["refund"])
+    assert refund.payload == {
+        "order_external_id": "4",
+        "amount": "10.00",
+        "currency": "EUR",
+        "reason": "too small",
+        "lines": [["4-L1", 1]],
+    }
+    with pytest.raises(ShipmentError, match="already recorded"):
+        record_return(database, ("shop", "4"), ret, "cli", POLICIES, cause="RMA-1")
+    with pytest.raises(ShipmentError, match="cannot return 2 of 'A', only 1"):
+        record_return(database, ("shop", "4"), ret.model_copy(update={"lines": (ShipmentLine(sku="A", quantity=2),)}),
+                      "cli", POLICIES, cause="RMA-2")  # fmt: skip
+    assert on_hand(database, "A") == 4
