@@ -22,9 +22,9 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from channelhub.errors import Fatal, RateLimited
@@ -34,9 +34,10 @@ from channelhub.store import Database
 from channelhub.store.tables import ChannelListingRow, OutboxRow
 from channelhub.sync.retry import Next, RetryPolicy
 
-OUTBOX = OutboxRow.__table__
-LISTINGS = ChannelListingRow.__table__
+OUTBOX = cast(Table, OutboxRow.__table__)
+LISTINGS = cast(Table, ChannelListingRow.__table__)
 CHUNK = 500
+T = TypeVar("T")
 
 
 @dataclass
@@ -62,7 +63,7 @@ def batch_key(keys: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
 
 
-def _ids_in(ids: Sequence[int]) -> list[Sequence[int]]:
+def _ids_in(ids: Sequence[T]) -> list[Sequence[T]]:
     return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast as cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from channelhub.errors import ChannelhubError, InvalidTransition
@@ -32,7 +33,7 @@ from channelhub.sync.apply import publish_skus
 from channelhub.sync.outbox import enqueue
 from channelhub.sync.transitions import EVENTS, LINES, ORDERS, EventLog, move
 
-SHIPMENTS = ShipmentRow.__table__
+SHIPMENTS = cast(Table, ShipmentRow.__table__)
 OrderRef = int | tuple[str, str]
 
 

@@ -10,15 +10,15 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from channelhub.store.db import Database
 from channelhub.store.tables import OutboxRow, utcnow
 
-OUTBOX = OutboxRow.__table__
+OUTBOX = cast(Table, OutboxRow.__table__)
 
 
 def idempotency_key(channel: str, kind: str, subject: str, cause: str) -> str:
@@ -29,10 +29,12 @@ def idempotency_key(channel: str, kind: str, subject: str, cause: str) -> str:
 def _insert_ignoring_duplicates(session: Session) -> Any:
     """INSERT ... ON CONFLICT (idempotency_key) DO NOTHING, in the session's dialect (SQLite and PostgreSQL)."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(OUTBOX).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(OUTBOX).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(OUTBOX).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
 def _row(channel: str, kind: str, subject: str, payload: dict[str, Any], cause: str, now: datetime) -> dict[str, Any]:

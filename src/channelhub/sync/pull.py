@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from channelhub.errors import ConnectorError, Fatal, MappingError, Retryable
@@ -33,10 +33,10 @@ from channelhub.store import Database
 from channelhub.store.tables import ChannelStateRow, CursorRow, ImportedFileRow, InboxRow
 from channelhub.sync.apply import CHUNK, ApplyReport, apply_orders
 
-INBOX = InboxRow.__table__
-CURSORS = CursorRow.__table__
-FILES = ImportedFileRow.__table__
-STATE = ChannelStateRow.__table__
+INBOX = cast(Table, InboxRow.__table__)
+CURSORS = cast(Table, CursorRow.__table__)
+FILES = cast(Table, ImportedFileRow.__table__)
+STATE = cast(Table, ChannelStateRow.__table__)
 
 ORDERS_STREAM = "orders"
 

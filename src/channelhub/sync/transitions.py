@@ -9,18 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from channelhub.model.lifecycle import OrderState, is_forward
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store.tables import OrderEventRow, OrderLineRow, OrderRow
 
-ORDERS = OrderRow.__table__
-LINES = OrderLineRow.__table__
-EVENTS = OrderEventRow.__table__
+ORDERS = cast(Table, OrderRow.__table__)
+LINES = cast(Table, OrderLineRow.__table__)
+EVENTS = cast(Table, OrderEventRow.__table__)
 
 # hold_kind values (orders.hold_kind): what the hold waits for, so the engine knows what can lift it.
 HOLD_CHANNEL = "channel"  # the channel itself says hold (a mapper's hold_reason)
