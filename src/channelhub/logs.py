@@ -23,6 +23,19 @@ QUIET_LOGGERS = {"apscheduler": logging.WARNING, "paramiko": logging.WARNING, "a
 _HANDLER_NAME = "channelhub"
 
 
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a line is emitted, not when logging was set up: test runners
+    (and anything else that swaps stderr) would otherwise leave the handler writing to a closed stream."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        return None
+
+
 def _fallback_redactor(secrets: Iterable[str]) -> Processor:
     """Replace every occurrence of a known secret value in any string field with `***`."""
     values = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
@@ -95,7 +108,7 @@ def configure_logging(
         foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final],
     )
-    handler = logging.StreamHandler(out)
+    handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else _CurrentStderrHandler()
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(formatter)
 
