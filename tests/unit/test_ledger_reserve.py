@@ -239,7 +239,8 @@ def test_covered_demand_takes_one_update_per_sku_and_location(database: Database
 
     def count(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
         if statement.lstrip().upper().startswith("UPDATE STOCK_LEVELS"):
-            updates.append(statement)
+            # One conditional statement per (sku, location) total: an executemany counts once per parameter set.
+            updates.extend([statement] * (len(parameters) if executemany else 1))
 
     event.listen(database.engine, "before_cursor_execute", count)
     outcomes = reserve(database, orders)

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from channelhub.stock._sql import LEVELS, LOCATIONS, MOVEMENTS, RESERVATIONS, SKUS, chunked, is_postgres
@@ -177,6 +177,41 @@ def _take(session: Session, sku: str, location: str, quantity: int) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+# The same conditional statement as `_take`, bound per row for one executemany over the (sku, location) totals.
+_TAKE_MANY = (
+    update(LEVELS)
+    .where(
+        LEVELS.c.sku == bindparam("_sku"),
+        LEVELS.c.location == bindparam("_location"),
+        LEVELS.c.on_hand - LEVELS.c.reserved >= bindparam("_quantity"),
+    )
+    .values(reserved=LEVELS.c.reserved + bindparam("_quantity"))
+)
+
+
+class _NotTaken(Exception):
+    """Raised inside the fast path's savepoint to undo a partly applied executemany."""
+
+
+def _take_all(session: Session, totals: Sequence[tuple[tuple[str, str], int]]) -> bool:
+    """Run the conditional UPDATE once per (sku, location) total, as ONE executemany, all or nothing.
+
+    Each row of the executemany is the same guarded statement as `_take`, so no total can take stock below zero;
+    the summed row count says whether every one of them applied. If any did not (only possible if a writer
+    slipped past the plan's locks), the savepoint rolls back the ones that did and the caller falls back to the
+    per-order path.
+    """
+    rows = [{"_sku": sku, "_location": location, "_quantity": total} for (sku, location), total in totals]
+    try:
+        with session.begin_nested():
+            done = session.execute(_TAKE_MANY, rows)
+            if done.rowcount != len(rows):  # type: ignore[attr-defined]
+                raise _NotTaken
+    except _NotTaken:
+        return False
+    return True
+
+
 def _give_back(session: Session, sku: str, location: str, quantity: int) -> None:
     session.execute(
         update(LEVELS)
@@ -242,15 +277,11 @@ def _fast_path(
     for order_id in chosen:
         for index, line in enumerate(orders[order_id]):
             totals[(line.sku, first[(order_id, index)])] += line.quantity
-    taken: list[tuple[str, str, int]] = []
-    for (sku, location), total in sorted(totals.items()):
-        if not _take(session, sku, location, total):
-            # Only reachable if a writer slipped past the locks; undo and let the per-order path decide.
-            for done_sku, done_location, done_total in taken:
-                _give_back(session, done_sku, done_location, done_total)
-            return set()
-        taken.append((sku, location, total))
-        plan.available[(sku, location)] -= total
+    ordered = sorted(totals.items())
+    if not _take_all(session, ordered):
+        return set()
+    for key, total in ordered:
+        plan.available[key] -= total
 
     for order_id, lines in orders.items():  # request order, so reservation ids follow it
         if order_id in chosen:
