@@ -30,18 +30,7 @@ from channelhub_connectors.marketplace.values import parse_currency, parse_datet
 from pydantic import ValidationError
 
 from channelhub.errors import ConfigError, MappingError
-from channelhub.model import (
-    Address,
-    ChannelFulfillment,
-    Customer,
-    FinancialStatus,
-    MoneyBag,
-    Order,
-    OrderLine,
-    ShippingLine,
-    TaxLine,
-    Totals,
-)
+from channelhub.model import ChannelFulfillment, FinancialStatus, Order
 from channelhub.ports import RawRecord
 
 ZERO = Decimal(0)
@@ -101,10 +90,12 @@ def map_order(
 
 
 def _build(rows: _Rows, layout: Layout, *, channel: str, sku_map: Mapping[str, str], currency: str | None) -> Order:
+    # The order is assembled as plain data and validated by ONE Order.model_validate call: the same checks as
+    # constructing each nested model, without a Python-level constructor call per MoneyBag and line.
     code = _currency(rows, layout, currency)
 
-    def bag(amount: Decimal) -> MoneyBag:
-        return MoneyBag.of(amount, code)
+    def bag(amount: Decimal) -> dict[str, Any]:
+        return {"shop": {"amount": amount, "currency": code}}
 
     def date(text: str) -> datetime:
         return parse_datetime(text, layout.date_formats, layout.timezone)
@@ -114,9 +105,10 @@ def _build(rows: _Rows, layout: Layout, *, channel: str, sku_map: Mapping[str, s
     if not placed_text:
         raise ValueError("no order date (placed_at)")
     placed_at = date(placed_text)
-    updated_at = date(rows.first("updated_at")) if rows.first("updated_at") else placed_at
+    updated_text = rows.first("updated_at")
+    updated_at = (placed_at if updated_text == placed_text else date(updated_text)) if updated_text else placed_at
 
-    lines: list[OrderLine] = []
+    lines: list[dict[str, Any]] = []
     subtotal = line_tax_total = discount_total = shipping_total = shipping_tax_total = ZERO
     has_shipping = False
     sku_count: dict[str, int] = {}
@@ -137,33 +129,33 @@ def _build(rows: _Rows, layout: Layout, *, channel: str, sku_map: Mapping[str, s
         shipping = _amount(values, "shipping_price", line_number)
         shipping_tax = _amount(values, "shipping_tax", line_number)
         subtotal += line_total
-        line_tax_total += tax or ZERO
-        discount_total += discount or ZERO
+        if tax is not None:
+            line_tax_total += tax
+        if discount is not None:
+            discount_total += discount
         if shipping is not None or shipping_tax is not None:
             has_shipping = True
             shipping_total += shipping or ZERO
             shipping_tax_total += shipping_tax or ZERO
-        sku_count[channel_sku] = sku_count.get(channel_sku, 0) + 1
-        external_id = values.get("line_id") or (
-            channel_sku if sku_count[channel_sku] == 1 else f"{channel_sku}#{sku_count[channel_sku]}"
-        )
+        seen = sku_count[channel_sku] = sku_count.get(channel_sku, 0) + 1
+        external_id = values.get("line_id") or (channel_sku if seen == 1 else f"{channel_sku}#{seen}")
         lines.append(
-            OrderLine(
-                external_id=external_id,
-                sku=sku_map.get(channel_sku, channel_sku),
-                title=values.get("title", ""),
-                quantity=quantity,
-                unit_price=bag(unit_price),
-                total_discount=bag(discount) if discount is not None else None,
-                taxes=(TaxLine(title="tax", amount=bag(tax)),) if tax is not None else (),
-                variant_id=channel_sku,
-            )
+            {
+                "external_id": external_id,
+                "sku": sku_map.get(channel_sku, channel_sku),
+                "title": values.get("title", ""),
+                "quantity": quantity,
+                "unit_price": bag(unit_price),
+                "total_discount": bag(discount) if discount is not None else None,
+                "taxes": ({"title": "tax", "amount": bag(tax)},) if tax is not None else (),
+                "variant_id": channel_sku,
+            }
         )
 
-    shipping_lines: tuple[ShippingLine, ...] = ()
+    shipping_lines: tuple[dict[str, Any], ...] = ()
     if has_shipping:
-        taxes = (TaxLine(title="shipping tax", amount=bag(shipping_tax_total)),) if shipping_tax_total else ()
-        shipping_lines = (ShippingLine(title=rows.first("ship_service"), price=bag(shipping_total), taxes=taxes),)
+        taxes = ({"title": "shipping tax", "amount": bag(shipping_tax_total)},) if shipping_tax_total else ()
+        shipping_lines = ({"title": rows.first("ship_service"), "price": bag(shipping_total), "taxes": taxes},)
     tax_total = line_tax_total + shipping_tax_total
     order_total = _amount(rows.values[0], "order_total", rows.lines[0])
     if order_total is None:
@@ -171,30 +163,32 @@ def _build(rows: _Rows, layout: Layout, *, channel: str, sku_map: Mapping[str, s
 
     status_word = rows.first("status")
     financial, cancelled, hold_reason = _status(status_word, layout)
-    return Order(
-        channel=channel,
-        external_id=order_id,
-        number=rows.first("order_number") or order_id,
-        placed_at=placed_at,
-        updated_at=max(updated_at, placed_at),
-        currency=code,
-        financial_status=financial,
-        fulfillment=ChannelFulfillment.UNFULFILLED,
-        cancelled_at=updated_at if cancelled else None,
-        channel_status=status_word,
-        customer=_customer(rows),
-        shipping_address=_address(rows),
-        lines=tuple(lines),
-        shipping_lines=shipping_lines,
-        totals=Totals(
-            subtotal=bag(subtotal),
-            shipping=bag(shipping_total) if has_shipping else None,
-            tax=bag(tax_total),
-            discount=bag(discount_total) if discount_total else None,
-            total=bag(order_total),
-        ),
-        hold_reason=hold_reason,
-        extra=_extra(rows, lines),
+    return Order.model_validate(
+        {
+            "channel": channel,
+            "external_id": order_id,
+            "number": rows.first("order_number") or order_id,
+            "placed_at": placed_at,
+            "updated_at": max(updated_at, placed_at),
+            "currency": code,
+            "financial_status": financial,
+            "fulfillment": ChannelFulfillment.UNFULFILLED,
+            "cancelled_at": updated_at if cancelled else None,
+            "channel_status": status_word,
+            "customer": _customer(rows),
+            "shipping_address": _address(rows),
+            "lines": lines,
+            "shipping_lines": shipping_lines,
+            "totals": {
+                "subtotal": bag(subtotal),
+                "shipping": bag(shipping_total) if has_shipping else None,
+                "tax": bag(tax_total),
+                "discount": bag(discount_total) if discount_total else None,
+                "total": bag(order_total),
+            },
+            "hold_reason": hold_reason,
+            "extra": _extra(rows, lines),
+        }
     )
 
 
@@ -237,33 +231,33 @@ def _status(word: str, layout: Layout) -> tuple[FinancialStatus, bool, str]:
     return FinancialStatus(status), False, hold
 
 
-def _customer(rows: _Rows) -> Customer | None:
+def _customer(rows: _Rows) -> dict[str, str] | None:
     email, name, phone = rows.first("buyer_email"), rows.first("buyer_name"), rows.first("buyer_phone")
     if not (email or name or phone):
         return None
-    return Customer(email=email, name=name, phone=phone)
+    return {"email": email, "name": name, "phone": phone}
 
 
-def _address(rows: _Rows) -> Address | None:
+def _address(rows: _Rows) -> dict[str, str] | None:
     country = rows.first("ship_country")
     if not country:
         return None
     first = rows.values[0]
-    return Address(
-        name=first.get("ship_name", ""),
-        company=first.get("ship_company", ""),
-        line1=first.get("ship_address1", ""),
-        line2=first.get("ship_address2", ""),
-        line3=first.get("ship_address3", ""),
-        city=first.get("ship_city", ""),
-        region=first.get("ship_region", ""),
-        postal_code=first.get("ship_postcode", ""),
-        country=country,
-        phone=first.get("ship_phone", ""),
-    )
+    return {
+        "name": first.get("ship_name", ""),
+        "company": first.get("ship_company", ""),
+        "line1": first.get("ship_address1", ""),
+        "line2": first.get("ship_address2", ""),
+        "line3": first.get("ship_address3", ""),
+        "city": first.get("ship_city", ""),
+        "region": first.get("ship_region", ""),
+        "postal_code": first.get("ship_postcode", ""),
+        "country": country,
+        "phone": first.get("ship_phone", ""),
+    }
 
 
-def _extra(rows: _Rows, lines: list[OrderLine]) -> dict[str, Any]:
+def _extra(rows: _Rows, lines: list[dict[str, Any]]) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     names = {name for values in rows.values for name in values if name.startswith(EXTRA_PREFIX)}
     for name in sorted(names):
@@ -273,5 +267,5 @@ def _extra(rows: _Rows, lines: list[OrderLine]) -> dict[str, Any]:
             if seen[0]:
                 extra[key] = seen[0]
         else:
-            extra[key] = {line.external_id: value for line, value in zip(lines, seen, strict=True) if value}
+            extra[key] = {line["external_id"]: value for line, value in zip(lines, seen, strict=True) if value}
     return extra

@@ -16,7 +16,9 @@ the channel's `stopped_reason`, which makes later pulls return at once until `re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -218,6 +220,26 @@ def resume_channel(db: Database, channel: str) -> None:
     _update_state(db, channel, stopped_reason="")
 
 
+@contextmanager
+def _collect_between_pages() -> Iterator[Callable[[], object]]:
+    """Pause automatic cyclic garbage collection while pages are read and applied; yield the function that
+    collects between pages.
+
+    A page holds tens of thousands of live objects (records, rows, orders), and every automatic full collection
+    walks all of them: that was half the import time. Nearly all of a page's garbage is freed by reference
+    counting anyway; the few cycles are collected once per page, after its commit, when the page is gone and the
+    heap is small again, so memory stays bounded by the page size. Restores the previous state on exit.
+    """
+    if not gc.isenabled():
+        yield lambda: None
+        return
+    gc.disable()
+    try:
+        yield gc.collect
+    finally:
+        gc.enable()
+
+
 def run_pull(
     db: Database,
     connector: Connector,
@@ -242,10 +264,13 @@ def run_pull(
         return report
     request = PullRequest(cursor=read_cursor(db, channel), overlap=overlap, now=now)
     try:
-        for page in connector.pull_orders(request):
-            _apply_page(db, connector, page, policies=policies, now=now, report=report)
-            if progress is not None:
-                progress(report)
+        with _collect_between_pages() as collect:
+            for page in connector.pull_orders(request):
+                _apply_page(db, connector, page, policies=policies, now=now, report=report)
+                del page
+                collect()
+                if progress is not None:
+                    progress(report)
     except Fatal as exc:
         report.error, report.stopped = str(exc), True
         _update_state(db, channel, last_pull_at=now, last_error=str(exc), stopped_reason=str(exc))
