@@ -1,0 +1,132 @@
+"""The WooCommerce connector: orders in over REST v3 (polling and signed webhooks), stock and tracking out.
+
+Transport: `ConnectorContext.transport` may be a `requests.Session` (tests inject one, or a session with a test
+adapter); otherwise the connector opens its own. The `woocommerce` package builds URLs and auth (see `client`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from channelhub_connectors.woocommerce import mapper, webhooks
+from channelhub_connectors.woocommerce.client import WooClient
+from channelhub_connectors.woocommerce.config import WooCommerceSettings
+from channelhub_connectors.woocommerce.orders import STREAM, LineSkuResolver, pull_orders
+from channelhub_connectors.woocommerce.stock import Catalogue, StockPusher
+from channelhub_connectors.woocommerce.tracking import TrackingPusher
+from pydantic import BaseModel, ValidationError
+
+from channelhub.errors import ConfigError, Fatal
+from channelhub.model.orders import Order
+from channelhub.ports import (
+    BatchLimits,
+    Capability,
+    Connector,
+    ConnectorContext,
+    FulfillmentRequest,
+    PulledPage,
+    PullRequest,
+    RawRecord,
+    StockUpdate,
+    WriteResult,
+)
+
+INSPECT_SETTINGS = {"store_url": "https://inspect.invalid", "consumer_key": "-", "consumer_secret": "-"}
+
+
+class WooCommerceConnector(Connector):
+    """A WooCommerce store over the REST API v3 (`/wp-json/wc/v3`)."""
+
+    kind = "woocommerce"
+    capabilities = frozenset(
+        {Capability.PULL_ORDERS, Capability.WEBHOOKS, Capability.PUSH_STOCK, Capability.PUSH_FULFILLMENT}
+    )
+    config_model = WooCommerceSettings
+    limits = BatchLimits(stock_per_call=100, fulfillments_per_call=1)
+
+    def __init__(self, config: BaseModel | Mapping[str, Any], context: ConnectorContext) -> None:
+        settings = _settings(config, context.channel)
+        super().__init__(settings, context)
+        self.settings = settings
+        session = context.transport if isinstance(context.transport, requests.Session) else None
+        if context.transport is not None and session is None:
+            raise ConfigError("the transport must be a requests.Session", where=f"channel {context.channel}")
+        self.client = WooClient.build(settings, context.channel, session)
+        self.store = urlsplit(settings.store_url).netloc
+        self.resolver = LineSkuResolver(self.client)
+        self.catalogue = Catalogue(self.client)
+        self.stock = StockPusher(self.client, self.catalogue, context.sku_map)
+        self.tracking = TrackingPusher(self.client, settings)
+
+    @classmethod
+    def for_inspection(cls, layout: str | None = None, mapping_dirs: Sequence[Path] = ()) -> WooCommerceConnector:
+        """An offline instance for `channelhub inspect woocommerce FILE`: never opens a connection."""
+        context = ConnectorContext(channel="inspect", mapping_dirs=mapping_dirs)
+        return cls(WooCommerceSettings.model_validate(INSPECT_SETTINGS), context)
+
+    # -- orders -----------------------------------------------------------------------------------------------
+
+    def pull_orders(self, request: PullRequest) -> Iterator[PulledPage]:
+        return pull_orders(self.client, self.resolver, request, self.settings.per_page, self.store)
+
+    def map_order(self, record: RawRecord) -> Order:
+        return mapper.map_record(record, channel=self.channel, sku_map=self.context.sku_map)
+
+    def inspect(self, filename: str, data: bytes, options: Mapping[str, str]) -> Iterator[RawRecord]:
+        """A saved order payload, a list of them, or an envelope; no network (line SKUs are not looked up)."""
+        try:
+            payload = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            yield RawRecord(STREAM, filename, data.decode("utf-8", "replace"), problem=f"not JSON: {exc}")
+            return
+        orders = payload if isinstance(payload, list) else [payload]
+        for position, order in enumerate(orders, start=1):
+            order_id = mapper.unwrap(order)[0].get("id") if isinstance(order, dict) else None
+            source = f"{filename} #{position}" + (f" (order {order_id})" if order_id else "")
+            body = json.dumps(order, ensure_ascii=False)
+            if not isinstance(order, dict):
+                yield RawRecord(STREAM, source, body, problem="not a WooCommerce order object")
+                continue
+            yield RawRecord(STREAM, source, body, external_id=str(order_id) if order_id else None)
+
+    # -- webhooks ---------------------------------------------------------------------------------------------
+
+    def verify_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> bool:
+        secret = self.settings.webhook_secret
+        return webhooks.verify(secret.get_secret_value() if secret else None, headers, raw_body)
+
+    def parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> list[RawRecord]:
+        return webhooks.parse(headers, raw_body, self.resolver, self.channel)
+
+    # -- outbound ---------------------------------------------------------------------------------------------
+
+    def push_stock(self, updates: Sequence[StockUpdate]) -> list[WriteResult]:
+        if len(updates) > self.limits.stock_per_call:
+            raise Fatal(
+                f"stock batch of {len(updates)} exceeds the limit of {self.limits.stock_per_call}",
+                where=f"channel {self.channel}",
+            )
+        return self.stock.push(updates) if updates else []
+
+    def push_fulfillment(self, request: FulfillmentRequest) -> None:
+        self.tracking.push(request)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _settings(config: BaseModel | Mapping[str, Any], channel: str) -> WooCommerceSettings:
+    if isinstance(config, WooCommerceSettings):
+        return config
+    data = config.model_dump() if isinstance(config, BaseModel) else dict(config)
+    try:
+        return WooCommerceSettings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(first["msg"], where=f"channel {channel}: settings.{key}") from None
