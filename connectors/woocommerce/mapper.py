@@ -244,10 +244,11 @@ def _line(
     label = f"line {line_id} ({item.get('name') or 'unnamed'})"
     channel_sku = str(item.get("sku") or "").strip() or resolved.get(line_id, "")
     if not channel_sku:
-        ids = f"product {item.get('product_id')}" + (
-            f", variation {item['variation_id']}" if item.get("variation_id") else ""
-        )
-        raise MappingError(f"{money.what}: {label} has no SKU ({ids} has none, nor its parent)", where=where)
+        if item.get("variation_id"):
+            why = f"neither variation {item['variation_id']} nor its parent product {item.get('product_id')} has one"
+        else:
+            why = f"product {item.get('product_id')} has none"
+        raise MappingError(f"{money.what}: {label} has no SKU ({why})", where=where)
     quantity = item.get("quantity")
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
         raise MappingError(f"{money.what}: {label} quantity is not a positive whole number: {quantity!r}", where=where)
