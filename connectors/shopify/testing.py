@@ -1,0 +1,278 @@
+"""A small fake Shopify Admin GraphQL API for tests, cassette recording and the throttle bench (loopback only).
+
+`FakeShop.handle(method, path, body)` answers in the documented shapes: orders (filtered by updated_at, paged,
+deliberately NOT sorted), ordersCount, bulk operations (a JSONL result with __parentId children), productVariants by
+SKU, inventory levels, inventorySetQuantities (compare-and-set with CHANGE_FROM_QUANTITY_STALE, unknown items,
+@idempotent replay), fulfillment orders and fulfillmentCreate, refundCreate. Every answer carries
+extensions.cost.throttleStatus from a leaky bucket (`Bucket`) run on an injectable clock; a request costing more
+than is available gets THROTTLED (HTTP 200, or 429 with `throttle_status=429`). `faults` queues scripted failures
+("500", "401", "throttled") for the next requests. `mock_transport()` serves it in-process to httpx; `serve()`
+on 127.0.0.1 for vcrpy recording.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+
+
+@dataclass
+class Bucket:
+    maximum: float = 1000.0
+    restore_rate: float = 100.0
+    clock: Callable[[], float] = time.monotonic
+    available: float = 1000.0
+    at: float | None = None
+
+    def take(self, cost: float) -> bool:
+        now = self.clock()
+        if self.at is not None:
+            self.available = min(self.maximum, self.available + self.restore_rate * (now - self.at))
+        self.at = now
+        if cost > self.available:
+            return False
+        self.available -= cost
+        return True
+
+    def status(self) -> dict[str, float]:
+        return {"maximumAvailable": self.maximum, "currentlyAvailable": round(self.available, 3),
+                "restoreRate": self.restore_rate}  # fmt: skip
+
+
+COSTS = {"Orders": 60, "SetQuantities": 10, "FulfillmentCreate": 10, "RefundCreate": 10, "BulkRun": 10}
+
+
+@dataclass
+class FakeShop:
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)  # sku -> {variant, item, available}
+    fulfillment_orders: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # order gid -> FOs
+    bucket: Bucket = field(default_factory=Bucket)
+    base_url: str = "https://fake.myshopify.com"
+    throttle_status: int = 200
+    faults: list[str] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)  # operation names, in order
+    set_calls: int = 0
+    fulfillments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    refunds: list[dict[str, Any]] = field(default_factory=list)
+    bulk_polls: int = 0
+    _idempotent: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    # -- setup ----------------------------------------------------------------------------------------------
+
+    def add_sku(self, sku: str, available: int, n: int | None = None) -> None:
+        n = n if n is not None else len(self.variants) + 1
+        self.variants[sku] = {"variant": f"gid://shopify/ProductVariant/{7000 + n}",
+                              "item": f"gid://shopify/InventoryItem/{9000 + n}", "available": available}  # fmt: skip
+
+    def available(self, sku: str) -> int:
+        return int(self.variants[sku]["available"])
+
+    # -- HTTP -------------------------------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        if method == "GET" and path.startswith("/bulk/"):
+            return 200, {"Content-Type": "application/jsonl"}, self.bulk_jsonl()
+        request = json.loads(body or b"{}")
+        query, variables = request.get("query", ""), request.get("variables") or {}
+        match = re.search(r"(query|mutation)\s+(\w+)", query)
+        name = match.group(2) if match else "Anonymous"
+        self.calls.append(name)
+        if self.faults:
+            fault = self.faults.pop(0)
+            if fault in {"500", "502", "503"}:
+                return int(fault), {"Content-Type": "text/plain"}, b"upstream error"
+            if fault in {"401", "403"}:
+                return (
+                    int(fault),
+                    {"Content-Type": "application/json"},
+                    b'{"errors":"[API] Invalid API key or access token"}',
+                )
+            if fault == "throttled":
+                self.bucket.available = 0.0
+        cost = COSTS.get(name, 2 if "Status" in name else 20)
+        if not self.bucket.take(cost):
+            payload = {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+                       "extensions": {"cost": {"requestedQueryCost": cost, "actualQueryCost": None,
+                                               "throttleStatus": self.bucket.status()}}}  # fmt: skip
+            return self.throttle_status, {"Content-Type": "application/json"}, json.dumps(payload).encode()
+        data = getattr(self, f"op_{name}")(variables)
+        payload = {"data": data, "extensions": {"cost": {"requestedQueryCost": cost, "actualQueryCost": cost,
+                                                         "throttleStatus": self.bucket.status()}}}  # fmt: skip
+        return 200, {"Content-Type": "application/json"}, json.dumps(payload).encode()
+
+    def mock_transport(self) -> httpx.MockTransport:
+        def reply(request: httpx.Request) -> httpx.Response:
+            status, headers, body = self.handle(request.method, request.url.path, request.read())
+            return httpx.Response(status, headers=headers, content=body)
+
+        return httpx.MockTransport(reply)
+
+    def serve(self) -> tuple[ThreadingHTTPServer, str]:
+        """Serve on 127.0.0.1 (an ephemeral port) in a daemon thread; returns (server, base URL)."""
+        shop = self
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                with lock:
+                    status, headers, body = shop.handle(self.command, self.path, self.rfile.read(length))
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+        return server, self.base_url
+
+    # -- operations -------------------------------------------------------------------------------------------
+
+    def op_Orders(self, v: dict[str, Any]) -> dict[str, Any]:
+        found = self.orders
+        m = re.search(r"updated_at:>'([^']+)'", v.get("query") or "")
+        if m:
+            found = [o for o in found if o["updatedAt"] > m.group(1)]
+        found = sorted(found, key=lambda o: o["id"], reverse=True)  # not by updatedAt, on purpose
+        start = int(v.get("after") or 0)
+        page = found[start : start + int(v["first"])]
+        more = start + len(page) < len(found)
+        info = {"hasNextPage": more, "endCursor": str(start + len(page)) if more else None}
+        return {"orders": {"nodes": copy.deepcopy(page), "pageInfo": info}}
+
+    def op_Order(self, v: dict[str, Any]) -> dict[str, Any]:
+        return {"order": next((copy.deepcopy(o) for o in self.orders if o["id"] == v["id"]), None)}
+
+    def op_OrdersCount(self, v: dict[str, Any]) -> dict[str, Any]:
+        return {"ordersCount": {"count": len(self.orders), "precision": "EXACT"}}
+
+    def op_BulkRun(self, v: dict[str, Any]) -> dict[str, Any]:
+        return {"bulkOperationRunQuery": {"bulkOperation": {"id": "gid://shopify/BulkOperation/1", "status": "CREATED"},
+                                          "userErrors": []}}  # fmt: skip
+
+    def op_BulkStatus(self, v: dict[str, Any]) -> dict[str, Any]:
+        self.bulk_polls += 1
+        done = self.bulk_polls >= 2
+        return {"node": {"id": v["id"], "status": "COMPLETED" if done else "RUNNING", "errorCode": None,
+                         "objectCount": str(len(self.orders)), "partialDataUrl": None,
+                         "url": f"{self.base_url}/bulk/1.jsonl" if done else None}}  # fmt: skip
+
+    def bulk_jsonl(self) -> bytes:
+        out = []
+        for order in sorted(self.orders, key=lambda o: o["id"]):
+            parent = {
+                k: val for k, val in order.items() if k not in {"lineItems", "shippingLines", "discountApplications"}
+            }
+            parent["refunds"] = [
+                {k: val for k, val in r.items() if k != "refundLineItems"} for r in order.get("refunds", [])
+            ]
+            out.append(json.dumps(parent))
+            for key, typename in (("lineItems", "LineItem"), ("shippingLines", "ShippingLine")):
+                for node in order.get(key, {}).get("nodes", []):
+                    out.append(json.dumps({"__typename": typename, **node, "__parentId": order["id"]}))
+            for node in order.get("discountApplications", {}).get("nodes", []):
+                out.append(json.dumps({**node, "__parentId": order["id"]}))
+        return ("\n".join(out) + "\n").encode()
+
+    def op_VariantsBySku(self, v: dict[str, Any]) -> dict[str, Any]:
+        wanted = re.findall(r'sku:"((?:[^"\\]|\\.)*)"', v["query"])
+        nodes = [{"id": self.variants[s]["variant"], "sku": s, "inventoryItem": {"id": self.variants[s]["item"]}}
+                 for s in wanted if s in self.variants]  # fmt: skip
+        return {"productVariants": {"nodes": nodes[: int(v["first"])]}}
+
+    def _by_item(self) -> dict[str, str]:
+        return {rec["item"]: sku for sku, rec in self.variants.items()}
+
+    def op_InventoryLevels(self, v: dict[str, Any]) -> dict[str, Any]:
+        items = self._by_item()
+        return {"nodes": [{"id": i, "inventoryLevel": {"quantities": [
+            {"name": "available", "quantity": self.variants[items[i]]["available"]}]}} if i in items else None
+            for i in v["ids"]]}  # fmt: skip
+
+    def op_SetQuantities(self, v: dict[str, Any]) -> dict[str, Any]:
+        key = v["key"]
+        if key in self._idempotent:
+            return copy.deepcopy(self._idempotent[key])
+        self.set_calls += 1
+        items, errors = self._by_item(), []
+        quantities = v["input"]["quantities"]
+        for n, q in enumerate(quantities):
+            path = ["input", "quantities", str(n)]
+            if "changeFromQuantity" not in q:
+                errors.append({"field": [*path, "changeFromQuantity"], "message": "changeFromQuantity is required",
+                               "code": "INVALID_QUANTITY_DOCUMENT"})  # fmt: skip
+            elif q["inventoryItemId"] not in items:
+                errors.append({"field": [*path, "inventoryItemId"], "message": "inventory item not found",
+                               "code": "INVALID_INVENTORY_ITEM"})  # fmt: skip
+            elif q["changeFromQuantity"] is not None and q["changeFromQuantity"] != self.available(
+                items[q["inventoryItemId"]]
+            ):
+                errors.append({"field": [*path, "changeFromQuantity"], "code": "CHANGE_FROM_QUANTITY_STALE",
+                               "message": "compare quantity does not match"})  # fmt: skip
+        if not errors:
+            for q in quantities:
+                self.variants[items[q["inventoryItemId"]]]["available"] = int(q["quantity"])
+        group = (
+            None
+            if errors
+            else {"reason": v["input"]["reason"], "referenceDocumentUri": v["input"].get("referenceDocumentUri")}
+        )
+        answer = {"inventorySetQuantities": {"inventoryAdjustmentGroup": group, "userErrors": errors}}
+        self._idempotent[key] = answer
+        return copy.deepcopy(answer)
+
+    def op_FulfillmentOrders(self, v: dict[str, Any]) -> dict[str, Any]:
+        gid = v["id"]
+        if gid not in self.fulfillment_orders:
+            return {"order": None}
+        return {"order": {"id": gid, "fulfillments": copy.deepcopy(self.fulfillments.get(gid, [])),
+                          "fulfillmentOrders": {"nodes": copy.deepcopy(self.fulfillment_orders[gid])}}}  # fmt: skip
+
+    def op_FulfillmentCreate(self, v: dict[str, Any]) -> dict[str, Any]:
+        f = v["fulfillment"]
+        order_gid = None
+        for group in f["lineItemsByFulfillmentOrder"]:
+            for gid, fos in self.fulfillment_orders.items():
+                for fo in fos:
+                    if fo["id"] != group["fulfillmentOrderId"]:
+                        continue
+                    order_gid = gid
+                    wanted = {i["id"]: i["quantity"] for i in group.get("fulfillmentOrderLineItems") or []}
+                    for item in fo["lineItems"]["nodes"]:
+                        take = (
+                            wanted.get(item["id"], item["remainingQuantity"]) if wanted else item["remainingQuantity"]
+                        )
+                        item["remainingQuantity"] -= min(take, item["remainingQuantity"])
+                    if all(i["remainingQuantity"] == 0 for i in fo["lineItems"]["nodes"]):
+                        fo["status"] = "CLOSED"
+        assert order_gid is not None, "unknown fulfillment order"
+        made = {"id": f"gid://shopify/Fulfillment/{5000 + sum(len(x) for x in self.fulfillments.values())}",
+                "status": "SUCCESS", "trackingInfo": [f["trackingInfo"]]}  # fmt: skip
+        self.fulfillments.setdefault(order_gid, []).append(made)
+        return {"fulfillmentCreate": {"fulfillment": made, "userErrors": []}}
+
+    def op_RefundCreate(self, v: dict[str, Any]) -> dict[str, Any]:
+        key = v["key"]
+        if key not in self._idempotent:
+            self.refunds.append(v["input"])
+            self._idempotent[key] = {"refundCreate": {"refund": {"id": f"gid://shopify/Refund/{len(self.refunds)}",
+                                     "totalRefundedSet": None}, "userErrors": []}}  # fmt: skip
+        return copy.deepcopy(self._idempotent[key])
