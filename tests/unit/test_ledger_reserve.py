@@ -251,3 +251,29 @@ def test_covered_demand_takes_one_update_per_sku_and_location(database: Database
         assert level(s, "A", "main") == (1000, 400)
         assert level(s, "B", "main") == (1000, 200)
         assert s.scalar(select(func.count()).select_from(ReservationRow)) == 400
+
+
+def test_a_stale_plan_never_oversells(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The call decides from the figures it read, but the guarded statement has the last word: when those figures
+    are stale (as if a writer had slipped past the locks), nothing oversells and the per-line path decides."""
+    from channelhub.stock import reserve as reserve_module
+
+    with database.transaction() as s:
+        stock(s, "A", "main", 5)
+        stock(s, "B", "main", 100)
+    real_read_plan = reserve_module._read_plan
+
+    def inflated(session, skus):  # type: ignore[no-untyped-def]
+        plan = real_read_plan(session, skus)
+        plan.available = {key: avail + 1000 for key, avail in plan.available.items()}  # believes A has 1005
+        return plan
+
+    monkeypatch.setattr(reserve_module, "_read_plan", inflated)
+    outcomes = reserve(database, {1: [(11, "A", 3), (12, "B", 1)], 2: [(21, "A", 3), (22, "B", 1)]})
+
+    assert [o.ok for o in outcomes] == [True, False]
+    assert outcomes[1].reason.startswith("short stock for 'A': need 3, available 2")
+    with database.transaction() as s:
+        assert level(s, "A", "main") == (5, 3)
+        assert level(s, "B", "main") == (100, 1)  # order 2's B line was given back with the order
+        assert s.scalar(select(func.count()).select_from(ReservationRow)) == 2

@@ -6,22 +6,18 @@ newest row version after waiting for a concurrent writer, and SQLite runs one wr
 so no interleaving of writers can take available stock below zero. The CHECK constraints on stock_levels are only
 the last line of defence; a short order ends as a clean "held" outcome, never an IntegrityError.
 
-Two paths give the same result:
-
-- the fast path aggregates the demand of the whole call per (sku, first eligible location) and, when the stock
-  there covers it, reserves it with ONE conditional UPDATE per (sku, location) and bulk-inserts the reservations
-  and movements;
-- the per-order path reserves line by line in request order, for the orders whose SKUs the fast path cannot
-  cover, undoing an order's earlier lines when a later one is short.
-
-An order takes the fast path only when every SKU it touches is covered in aggregate; then every line of that SKU
-would have been placed at the same location line by line too, so the split changes nothing but the speed.
+The call reads the stock it may touch once (locked on PostgreSQL), decides every order in request order against
+those figures exactly as line-by-line statements would (each line whole at its first location with enough, an
+order's earlier lines given back when a later one is short), then takes the totals of the orders that fit with
+ONE guarded UPDATE per (sku, location), run as a single executemany whose summed row count must match, and
+bulk-inserts the reservations and movements. Should any guarded UPDATE not apply (a writer slipped past the
+locks), a savepoint undoes them all and the call decides again with one guarded statement per line.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,11 +113,22 @@ def reserve_lines(session: Session, requests: Sequence[LineRequest]) -> list[Res
     reservations: list[dict[str, Any]] = []
     movements: list[dict[str, Any]] = []
     open_orders = {order_id: lines for order_id, lines in pending.items() if order_id not in outcomes}
-    fast = _fast_path(session, plan, open_orders, reservations, movements)
-    for order_id in fast:
-        outcomes[order_id] = ReserveOutcome(order_id, ok=True, skus=frozenset(line.sku for line in pending[order_id]))
-    for order_id, lines in open_orders.items():
-        if order_id not in fast:
+    placed, reasons = _decide(plan, open_orders)
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for placements in placed.values():
+        for line, location in placements:
+            totals[(line.sku, location)] += line.quantity
+    if _take_all(session, sorted(totals.items())):
+        for order_id, lines in open_orders.items():  # request order, so reservation ids follow it
+            if order_id in placed:
+                for line, location in placed[order_id]:
+                    _record(line, location, reservations, movements)
+                outcomes[order_id] = ReserveOutcome(order_id, ok=True, skus=frozenset(line.sku for line in lines))
+            else:
+                outcomes[order_id] = ReserveOutcome(order_id, ok=False, reason=reasons[order_id])
+    else:
+        # Only reachable if a writer slipped past the plan's locks: decide again, statement by statement.
+        for order_id, lines in open_orders.items():
             outcomes[order_id] = _reserve_order(session, plan, order_id, lines, reservations, movements)
 
     if reservations:
@@ -202,6 +209,8 @@ def _take_all(session: Session, totals: Sequence[tuple[tuple[str, str], int]]) -
     per-order path.
     """
     rows = [{"_sku": sku, "_location": location, "_quantity": total} for (sku, location), total in totals]
+    if not rows:
+        return True
     try:
         with session.begin_nested():
             done = session.execute(_TAKE_MANY, rows)
@@ -249,45 +258,43 @@ def _record(
     )
 
 
-def _fast_path(
-    session: Session,
-    plan: _Plan,
-    orders: dict[int, list[LineRequest]],
-    reservations: list[dict[str, Any]],
-    movements: list[dict[str, Any]],
-) -> set[int]:
-    """Reserve, set-based, the orders whose SKUs are covered in aggregate; return their ids (maybe none)."""
-    first: dict[tuple[int, int], str] = {}  # (order_id, index) -> first eligible location
-    demand: dict[tuple[str, str], int] = defaultdict(int)
-    uncovered: set[str] = set()
+def _decide(
+    plan: _Plan, orders: dict[int, list[LineRequest]]
+) -> tuple[dict[int, list[tuple[LineRequest, str]]], dict[int, str]]:
+    """Decide every order in request order against the plan's figures: (placements of the orders that fit, the
+    held reason of those that do not).
+
+    The plan's figures are exact for the whole call (its rows are locked on PostgreSQL; SQLite has one writer),
+    so this is what the per-order statements would do, line by line: each line whole at its first location
+    that still has the quantity, an order's earlier lines given back when a later one is short. The caller
+    then takes the totals with the guarded statement, which still refuses anything the database cannot cover.
+    """
+    available = dict(plan.available)
+    placed: dict[int, list[tuple[LineRequest, str]]] = {}
+    reasons: dict[int, str] = {}
     for order_id, lines in orders.items():
-        for index, line in enumerate(lines):
-            candidates = plan.candidates(line)
-            if not candidates:
-                uncovered.add(line.sku)
-                continue
-            first[(order_id, index)] = candidates[0]
-            demand[(line.sku, candidates[0])] += line.quantity
-    uncovered.update(sku for (sku, loc), total in demand.items() if plan.available[(sku, loc)] < total)
-    chosen = {order_id for order_id, lines in orders.items() if not any(line.sku in uncovered for line in lines)}
-    if not chosen:
-        return set()
+        placements: list[tuple[LineRequest, str]] = []
+        short: list[str] = []
+        for line in lines:
+            for location in plan.candidates(line):
+                if available[(line.sku, location)] >= line.quantity:
+                    available[(line.sku, location)] -= line.quantity
+                    placements.append((line, location))
+                    break
+            else:
+                if line.sku not in short:
+                    short.append(line.sku)
+        if short:
+            for line, location in placements:
+                available[(line.sku, location)] += line.quantity
 
-    totals: dict[tuple[str, str], int] = defaultdict(int)
-    for order_id in chosen:
-        for index, line in enumerate(orders[order_id]):
-            totals[(line.sku, first[(order_id, index)])] += line.quantity
-    ordered = sorted(totals.items())
-    if not _take_all(session, ordered):
-        return set()
-    for key, total in ordered:
-        plan.available[key] -= total
+            def left(sku: str, locations: list[str]) -> int:
+                return sum(available[(sku, location)] for location in locations)
 
-    for order_id, lines in orders.items():  # request order, so reservation ids follow it
-        if order_id in chosen:
-            for index, line in enumerate(lines):
-                _record(line, first[(order_id, index)], reservations, movements)
-    return chosen
+            reasons[order_id] = _short_reason(plan, lines, short, left)
+        else:
+            placed[order_id] = placements
+    return placed, reasons
 
 
 def _reserve_order(
@@ -310,21 +317,9 @@ def _reserve_order(
     if short:
         for line, location in placed:
             _give_back(session, line.sku, location, line.quantity)
-        return ReserveOutcome(order_id, ok=False, reason=_short_reason(session, plan, lines, short))
-    for line, location in placed:
-        _record(line, location, reservations, movements)
-    return ReserveOutcome(order_id, ok=True, skus=frozenset(line.sku for line in lines))
 
-
-def _short_reason(session: Session, plan: _Plan, lines: list[LineRequest], short: list[str]) -> str:
-    parts = []
-    for sku in short:
-        sku_lines = [line for line in lines if line.sku == sku]
-        need = sum(line.quantity for line in sku_lines)
-        locations = sorted({loc for line in sku_lines for loc in plan.candidates(line)})
-        available = 0
-        if locations:
-            available = int(
+        def left(sku: str, locations: list[str]) -> int:
+            return int(
                 session.scalar(
                     select(func.coalesce(func.sum(LEVELS.c.on_hand - LEVELS.c.reserved), 0)).where(
                         LEVELS.c.sku == sku, LEVELS.c.location.in_(locations)
@@ -332,6 +327,24 @@ def _short_reason(session: Session, plan: _Plan, lines: list[LineRequest], short
                 )
                 or 0
             )
+
+        return ReserveOutcome(order_id, ok=False, reason=_short_reason(plan, lines, short, left))
+    for line, location in placed:
+        _record(line, location, reservations, movements)
+    return ReserveOutcome(order_id, ok=True, skus=frozenset(line.sku for line in lines))
+
+
+def _short_reason(
+    plan: _Plan, lines: list[LineRequest], short: list[str], available_at: Callable[[str, list[str]], int]
+) -> str:
+    """ "short stock for 'X': need 3, available 1" per short SKU; `available_at(sku, locations)` gives the units
+    still available there at the moment the order was refused."""
+    parts = []
+    for sku in short:
+        sku_lines = [line for line in lines if line.sku == sku]
+        need = sum(line.quantity for line in sku_lines)
+        locations = sorted({loc for line in sku_lines for loc in plan.candidates(line)})
+        available = available_at(sku, locations) if locations else 0
         text = f"short stock for '{sku}': need {need}, available {available}"
         if available >= need:
             text += " across locations (a line is reserved whole at one location)"
