@@ -91,8 +91,13 @@ class ShopifyConnector(Connector):
     def pull_orders(self, request: PullRequest) -> Iterator[PulledPage]:
         s = self.settings
         if request.cursor is None and s.backfill_threshold and orders.count_orders(self.client) > s.backfill_threshold:
-            url = orders.run_bulk(self.client, poll_interval=s.bulk_poll_interval, timeout=s.bulk_timeout,
-                                  sleep=self.sleep, where=self.where)  # fmt: skip
+            url = orders.run_bulk(
+                self.client,
+                poll_interval=s.bulk_poll_interval,
+                timeout=s.bulk_timeout,
+                sleep=self.sleep,
+                where=self.where,
+            )
             if url:
                 records = orders.join_jsonl(self.client.stream_lines(url), f"{self.where} bulk result")
                 yield from orders.pages_of(records, s.page_size, "bulk backfill")

@@ -44,8 +44,11 @@ class Bucket:
         return True
 
     def status(self) -> dict[str, float]:
-        return {"maximumAvailable": self.maximum, "currentlyAvailable": round(self.available, 3),
-                "restoreRate": self.restore_rate}  # fmt: skip
+        return {
+            "maximumAvailable": self.maximum,
+            "currentlyAvailable": round(self.available, 3),
+            "restoreRate": self.restore_rate,
+        }
 
 
 COSTS = {"Orders": 60, "SetQuantities": 10, "FulfillmentCreate": 10, "RefundCreate": 10, "BulkRun": 10}
@@ -71,8 +74,11 @@ class FakeShop:
 
     def add_sku(self, sku: str, available: int, n: int | None = None) -> None:
         n = n if n is not None else len(self.variants) + 1
-        self.variants[sku] = {"variant": f"gid://shopify/ProductVariant/{7000 + n}",
-                              "item": f"gid://shopify/InventoryItem/{9000 + n}", "available": available}  # fmt: skip
+        self.variants[sku] = {
+            "variant": f"gid://shopify/ProductVariant/{7000 + n}",
+            "item": f"gid://shopify/InventoryItem/{9000 + n}",
+            "available": available,
+        }
 
     def available(self, sku: str) -> int:
         return int(self.variants[sku]["available"])
@@ -101,13 +107,24 @@ class FakeShop:
                 self.bucket.available = 0.0
         cost = COSTS.get(name, 2 if "Status" in name else 20)
         if not self.bucket.take(cost):
-            payload = {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
-                       "extensions": {"cost": {"requestedQueryCost": cost, "actualQueryCost": None,
-                                               "throttleStatus": self.bucket.status()}}}  # fmt: skip
+            payload = {
+                "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+                "extensions": {
+                    "cost": {
+                        "requestedQueryCost": cost,
+                        "actualQueryCost": None,
+                        "throttleStatus": self.bucket.status(),
+                    }
+                },
+            }
             return self.throttle_status, {"Content-Type": "application/json"}, json.dumps(payload).encode()
         data = getattr(self, f"op_{name}")(variables)
-        payload = {"data": data, "extensions": {"cost": {"requestedQueryCost": cost, "actualQueryCost": cost,
-                                                         "throttleStatus": self.bucket.status()}}}  # fmt: skip
+        payload = {
+            "data": data,
+            "extensions": {
+                "cost": {"requestedQueryCost": cost, "actualQueryCost": cost, "throttleStatus": self.bucket.status()}
+            },
+        }
         return 200, {"Content-Type": "application/json"}, json.dumps(payload).encode()
 
     def mock_transport(self) -> httpx.MockTransport:
@@ -165,15 +182,26 @@ class FakeShop:
         return {"ordersCount": {"count": len(self.orders), "precision": "EXACT"}}
 
     def op_BulkRun(self, v: dict[str, Any]) -> dict[str, Any]:
-        return {"bulkOperationRunQuery": {"bulkOperation": {"id": "gid://shopify/BulkOperation/1", "status": "CREATED"},
-                                          "userErrors": []}}  # fmt: skip
+        return {
+            "bulkOperationRunQuery": {
+                "bulkOperation": {"id": "gid://shopify/BulkOperation/1", "status": "CREATED"},
+                "userErrors": [],
+            }
+        }
 
     def op_BulkStatus(self, v: dict[str, Any]) -> dict[str, Any]:
         self.bulk_polls += 1
         done = self.bulk_polls >= 2
-        return {"node": {"id": v["id"], "status": "COMPLETED" if done else "RUNNING", "errorCode": None,
-                         "objectCount": str(len(self.orders)), "partialDataUrl": None,
-                         "url": f"{self.base_url}/bulk/1.jsonl" if done else None}}  # fmt: skip
+        return {
+            "node": {
+                "id": v["id"],
+                "status": "COMPLETED" if done else "RUNNING",
+                "errorCode": None,
+                "objectCount": str(len(self.orders)),
+                "partialDataUrl": None,
+                "url": f"{self.base_url}/bulk/1.jsonl" if done else None,
+            }
+        }
 
     def bulk_jsonl(self) -> bytes:
         out = []
@@ -194,18 +222,23 @@ class FakeShop:
 
     def op_VariantsBySku(self, v: dict[str, Any]) -> dict[str, Any]:
         wanted = re.findall(r'sku:"((?:[^"\\]|\\.)*)"', v["query"])
-        nodes = [{"id": self.variants[s]["variant"], "sku": s, "inventoryItem": {"id": self.variants[s]["item"]}}
-                 for s in wanted if s in self.variants]  # fmt: skip
+        nodes = [
+            {"id": self.variants[s]["variant"], "sku": s, "inventoryItem": {"id": self.variants[s]["item"]}}
+            for s in wanted
+            if s in self.variants
+        ]
         return {"productVariants": {"nodes": nodes[: int(v["first"])]}}
 
     def _by_item(self) -> dict[str, str]:
         return {rec["item"]: sku for sku, rec in self.variants.items()}
 
     def op_InventoryLevels(self, v: dict[str, Any]) -> dict[str, Any]:
-        items = self._by_item()
-        return {"nodes": [{"id": i, "inventoryLevel": {"quantities": [
-            {"name": "available", "quantity": self.variants[items[i]]["available"]}]}} if i in items else None
-            for i in v["ids"]]}  # fmt: skip
+        items, nodes = self._by_item(), []
+        for i in v["ids"]:
+            quantity = self.variants[items[i]]["available"] if i in items else None
+            level = None if quantity is None else {"quantities": [{"name": "available", "quantity": quantity}]}
+            nodes.append(None if i not in items else {"id": i, "inventoryLevel": level})
+        return {"nodes": nodes}
 
     def op_SetQuantities(self, v: dict[str, Any]) -> dict[str, Any]:
         key = v["key"]
@@ -217,16 +250,39 @@ class FakeShop:
         for n, q in enumerate(quantities):
             path = ["input", "quantities", str(n)]
             if "changeFromQuantity" not in q:
-                errors.append({"field": [*path, "changeFromQuantity"], "message": "changeFromQuantity is required",
-                               "code": "INVALID_QUANTITY_DOCUMENT"})  # fmt: skip
+                errors.append(
+                    {
+                        "field": [*path, "changeFromQuantity"],
+                        "message": "changeFromQuantity is required",
+                        "code": "INVALID_QUANTITY_DOCUMENT",
+                    }
+                )
             elif q["inventoryItemId"] not in items:
-                errors.append({"field": [*path, "inventoryItemId"], "message": "inventory item not found",
-                               "code": "INVALID_INVENTORY_ITEM"})  # fmt: skip
+                errors.append(
+                    {
+                        "field": [*path, "inventoryItemId"],
+                        "message": "inventory item not found",
+                        "code": "INVALID_INVENTORY_ITEM",
+                    }
+                )
+            elif self.variants[items[q["inventoryItemId"]]]["available"] is None:
+                errors.append(
+                    {
+                        "field": [*path, "locationId"],
+                        "message": "item is not stocked at the location",
+                        "code": "ITEM_NOT_STOCKED_AT_LOCATION",
+                    }
+                )
             elif q["changeFromQuantity"] is not None and q["changeFromQuantity"] != self.available(
                 items[q["inventoryItemId"]]
             ):
-                errors.append({"field": [*path, "changeFromQuantity"], "code": "CHANGE_FROM_QUANTITY_STALE",
-                               "message": "compare quantity does not match"})  # fmt: skip
+                errors.append(
+                    {
+                        "field": [*path, "changeFromQuantity"],
+                        "code": "CHANGE_FROM_QUANTITY_STALE",
+                        "message": "compare quantity does not match",
+                    }
+                )
         if not errors:
             for q in quantities:
                 self.variants[items[q["inventoryItemId"]]]["available"] = int(q["quantity"])
@@ -243,8 +299,13 @@ class FakeShop:
         gid = v["id"]
         if gid not in self.fulfillment_orders:
             return {"order": None}
-        return {"order": {"id": gid, "fulfillments": copy.deepcopy(self.fulfillments.get(gid, [])),
-                          "fulfillmentOrders": {"nodes": copy.deepcopy(self.fulfillment_orders[gid])}}}  # fmt: skip
+        return {
+            "order": {
+                "id": gid,
+                "fulfillments": copy.deepcopy(self.fulfillments.get(gid, [])),
+                "fulfillmentOrders": {"nodes": copy.deepcopy(self.fulfillment_orders[gid])},
+            }
+        }
 
     def op_FulfillmentCreate(self, v: dict[str, Any]) -> dict[str, Any]:
         f = v["fulfillment"]
@@ -257,15 +318,16 @@ class FakeShop:
                     order_gid = gid
                     wanted = {i["id"]: i["quantity"] for i in group.get("fulfillmentOrderLineItems") or []}
                     for item in fo["lineItems"]["nodes"]:
-                        take = (
-                            wanted.get(item["id"], item["remainingQuantity"]) if wanted else item["remainingQuantity"]
-                        )
+                        take = wanted.get(item["id"], 0) if wanted else item["remainingQuantity"]
                         item["remainingQuantity"] -= min(take, item["remainingQuantity"])
                     if all(i["remainingQuantity"] == 0 for i in fo["lineItems"]["nodes"]):
                         fo["status"] = "CLOSED"
         assert order_gid is not None, "unknown fulfillment order"
-        made = {"id": f"gid://shopify/Fulfillment/{5000 + sum(len(x) for x in self.fulfillments.values())}",
-                "status": "SUCCESS", "trackingInfo": [f["trackingInfo"]]}  # fmt: skip
+        made = {
+            "id": f"gid://shopify/Fulfillment/{5000 + sum(len(x) for x in self.fulfillments.values())}",
+            "status": "SUCCESS",
+            "trackingInfo": [f["trackingInfo"]],
+        }
         self.fulfillments.setdefault(order_gid, []).append(made)
         return {"fulfillmentCreate": {"fulfillment": made, "userErrors": []}}
 
@@ -273,6 +335,10 @@ class FakeShop:
         key = v["key"]
         if key not in self._idempotent:
             self.refunds.append(v["input"])
-            self._idempotent[key] = {"refundCreate": {"refund": {"id": f"gid://shopify/Refund/{len(self.refunds)}",
-                                     "totalRefundedSet": None}, "userErrors": []}}  # fmt: skip
+            self._idempotent[key] = {
+                "refundCreate": {
+                    "refund": {"id": f"gid://shopify/Refund/{len(self.refunds)}", "totalRefundedSet": None},
+                    "userErrors": [],
+                }
+            }
         return copy.deepcopy(self._idempotent[key])

@@ -66,6 +66,13 @@ def parse(
         node = fetch_order(str(order_id))
         if node is None:
             return [RawRecord("orders", source, text, problem=f"order {order_id} not found", delivery_id=delivery)]
-        return [RawRecord("orders", f"{source} (order {order_id} fetched)", json.dumps(node, sort_keys=True),
-                          external_id=str(order_id), delivery_id=delivery)]  # fmt: skip
+        return [
+            RawRecord(
+                "orders",
+                f"{source} (order {order_id} fetched)",
+                json.dumps(node, sort_keys=True),
+                external_id=str(order_id),
+                delivery_id=delivery,
+            )
+        ]
     raise Skippable(f"topic {topic!r} is not one the hub subscribes to", where=source)
