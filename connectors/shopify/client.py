@@ -122,7 +122,7 @@ class ShopifyClient:
             payload = self._read_cost(response, key)
             if _is_throttled(response, payload):
                 self.throttled += 1
-                wait = self._throttle_wait(response, payload, cost)
+                wait = self._throttle_wait(response, self._costs.get(key, cost))
                 if spent_waiting + wait > self.max_wait:
                     raise RateLimited(
                         f"throttled by Shopify after waiting {spent_waiting:.1f}s", retry_after=wait, where=self.where
@@ -193,7 +193,8 @@ class ShopifyClient:
             self._costs[key] = float(cost["requestedQueryCost"])
         return payload
 
-    def _throttle_wait(self, response: httpx.Response, payload: dict[str, Any], cost: float) -> float:
+    def _throttle_wait(self, response: httpx.Response, cost: float) -> float:
+        """Retry-After when the answer has one, else the time the bucket needs to hold what the query costs."""
         retry_after = response.headers.get("Retry-After")
         if retry_after:
             try:

@@ -1,0 +1,152 @@
+"""The connector against recorded Shopify answers (vcrpy, record mode none, matched on method, URL and body)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from channelhub.errors import Fatal, Skippable
+from conftest import CASSETTES, replay
+
+
+def _bodies(cassette) -> list[dict]:
+    return [json.loads(r.body) for r in cassette.requests if r.method == "POST"]
+
+
+def test_paging_follows_end_cursors_and_takes_the_greatest_updated_at_as_cursor() -> None:
+    pages, _, _, cassette = replay("paging")
+    assert [len(p.records) for p in pages] == [2, 1]
+    # the fake returns orders by id descending, not by updatedAt: the cursor is still the maximum seen
+    assert pages[0].cursor == "2026-03-03T10:00:00Z" and pages[1].cursor == "2026-03-03T10:00:00Z"
+    bodies = _bodies(cassette)
+    assert bodies[0]["variables"] == {"after": None, "first": 2, "query": None}
+    assert bodies[1]["variables"]["after"] == "2"
+
+
+def test_incremental_pull_asks_from_the_cursor_less_the_overlap() -> None:
+    pages, _, _, cassette = replay("incremental")
+    assert _bodies(cassette)[0]["variables"]["query"] == "updated_at:>'2026-03-02T09:55:00Z'"
+    assert [r.external_id for p in pages for r in p.records] == ["820003", "820002"]
+
+
+def test_bulk_backfill_runs_polls_and_joins_children_to_their_order() -> None:
+    pages, connector, clock, cassette = replay("bulk_backfill")
+    ops = [
+        b["query"].split("(")[0].split()[-1] if b["query"].startswith(("query", "mutation")) else "?"
+        for b in _bodies(cassette)
+    ]
+    assert ops == ["OrdersCount", "BulkRun", "BulkStatus", "BulkStatus"]
+    assert cassette.requests[-1].uri == "https://acme.myshopify.com/bulk/1.jsonl"
+    records = [r for p in pages for r in p.records]
+    assert len(records) == 3 and all(r.problem is None for r in records)
+    order = connector.map_order(records[0])
+    assert [line.sku for line in order.lines] == ["SKU-A1", "SKU-B"]
+    assert order.shipping_lines[0].code == "STD" and order.discounts[0].code == "SAVE5"
+    assert pages[-1].cursor == "2026-03-03T10:00:00Z"
+    assert clock.sleeps == [5.0]  # one poll interval between RUNNING and COMPLETED
+
+
+def test_stock_push_stale_resend_drift_and_user_errors() -> None:
+    results, _, _, cassette = replay("stock_push")
+    by_key = {r.idempotency_key: r for r in results}
+    assert by_key["stock-k1"].ok and by_key["stock-k1"].confirmed_quantity == 8
+    assert by_key["stock-k2"].ok and by_key["stock-k2"].confirmed_quantity == 3  # stale, lower: re-sent against 7
+    assert not by_key["stock-k3"].ok and by_key["stock-k3"].retryable and "drift" in by_key["stock-k3"].error
+    assert not by_key["stock-k4"].ok and "ITEM_NOT_STOCKED_AT_LOCATION" in by_key["stock-k4"].error
+    assert not by_key["stock-k5"].ok and "matches no Shopify variant" in by_key["stock-k5"].error
+    sets = [b for b in _bodies(cassette) if "inventorySetQuantities" in b["query"]]
+    assert len(sets) == 2
+    for body in sets:
+        assert "@idempotent(key: $key)" in body["query"]
+        assert body["variables"]["input"]["name"] == "available"
+        assert body["variables"]["input"]["referenceDocumentUri"].startswith("channelhub://outbox/")
+        assert all("changeFromQuantity" in q for q in body["variables"]["input"]["quantities"])
+    first = {q["inventoryItemId"]: q["changeFromQuantity"] for q in sets[0]["variables"]["input"]["quantities"]}
+    assert first == {
+        "gid://shopify/InventoryItem/9001": 10,
+        "gid://shopify/InventoryItem/9002": 5,
+        "gid://shopify/InventoryItem/9003": 4,
+        "gid://shopify/InventoryItem/9004": None,
+    }
+    second = sets[1]["variables"]["input"]["quantities"]
+    assert [(q["inventoryItemId"], q["quantity"], q["changeFromQuantity"]) for q in second] == [
+        ("gid://shopify/InventoryItem/9001", 8, 10),
+        ("gid://shopify/InventoryItem/9002", 3, 7),
+    ]
+
+
+def test_fulfilment_with_tracking_and_a_retry_that_sends_nothing() -> None:
+    _, _, _, cassette = replay("fulfilment")
+    creates = [b for b in _bodies(cassette) if "fulfillmentCreate" in b["query"]]
+    assert len(creates) == 1
+    f = creates[0]["variables"]["fulfillment"]
+    assert f["trackingInfo"] == {"company": "UPS", "number": "1Z999", "url": "https://ups.example/1Z999"}
+    assert f["notifyCustomer"] is True
+    assert f["lineItemsByFulfillmentOrder"] == [{"fulfillmentOrderId": "gid://shopify/FulfillmentOrder/31"}]
+
+
+def test_partial_fulfilment_sends_only_its_lines_and_quantities() -> None:
+    result, _, _, cassette = replay("partial_fulfilment")
+    assert result is None
+    creates = [
+        b["variables"]["fulfillment"]["lineItemsByFulfillmentOrder"]
+        for b in _bodies(cassette)
+        if "fulfillmentCreate" in b["query"]
+    ]
+    assert creates == [
+        [
+            {
+                "fulfillmentOrderId": "gid://shopify/FulfillmentOrder/31",
+                "fulfillmentOrderLineItems": [{"id": "gid://shopify/FulfillmentOrderLineItem/41", "quantity": 1}],
+            }
+        ],
+        [
+            {
+                "fulfillmentOrderId": "gid://shopify/FulfillmentOrder/31",
+                "fulfillmentOrderLineItems": [
+                    {"id": "gid://shopify/FulfillmentOrderLineItem/41", "quantity": 1},
+                    {"id": "gid://shopify/FulfillmentOrderLineItem/42", "quantity": 1},
+                ],
+            }
+        ],
+    ]
+
+
+def test_throttled_then_success_waits_the_computed_time() -> None:
+    pages, connector, clock, cassette = replay("throttled_then_success")
+    assert len(cassette.requests) == 2 and len(pages) == 1
+    assert connector.client.throttled == 1
+    # the throttled answer said 0 available at 100 points/s and the query costs 60: one wait of 0.6 s
+    assert clock.sleeps == [pytest.approx(0.6)]
+
+
+def test_server_error_then_success_is_retried_in_process() -> None:
+    pages, _, clock, cassette = replay("server_error_then_success")
+    assert [r["status"]["code"] for r in cassette.responses] == [503, 200]
+    assert len(pages) == 1 and len(clock.sleeps) == 1
+
+
+def test_unauthorized_is_fatal_and_says_the_token_is_wrong() -> None:
+    result, _, _, _ = replay("unauthorized")
+    assert isinstance(result, Fatal)
+    assert "access token was refused" in str(result)
+
+
+def test_cassettes_hold_no_token_and_the_real_host() -> None:
+    for path in CASSETTES.glob("*.yaml"):
+        text = path.read_text()
+        assert "shpat_" not in text, path.name
+        assert "127.0.0.1" not in text and "https://acme.myshopify.com/admin/api/2026-10/graphql.json" in text
+
+
+def test_a_shipment_line_that_does_not_fit_is_skippable(fake_connector) -> None:
+    from scenarios import _fulfilment_orders, fulfilment
+
+    from channelhub.model.shipments import ShipmentLine
+
+    connector, shop, _ = fake_connector()
+    _fulfilment_orders(shop)
+    with pytest.raises(Skippable, match="more than remains open"):
+        connector.push_fulfillment(fulfilment("k", "T1", (ShipmentLine(sku="SKU-B", quantity=5),)))
+    assert shop.fulfillments == {}
