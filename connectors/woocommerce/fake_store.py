@@ -238,10 +238,12 @@ class FakeStoreAdapter(BaseAdapter):  # type: ignore[misc]
         super().__init__()
         self.store = store
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        body = request.body.encode() if isinstance(request.body, str) else request.body
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        raw = request.body
+        body = raw.encode() if isinstance(raw, str) else raw if isinstance(raw, bytes) else None
+        headers_in = {str(k): v if isinstance(v, str) else v.decode() for k, v in request.headers.items()}
         status, headers, content = _encode(
-            self.store.handle(request.method or "GET", request.url or "", dict(request.headers), body)
+            self.store.handle(request.method or "GET", request.url or "", headers_in, body)
         )
         response = requests.Response()
         response.status_code, response._content, response.url = status, content, request.url or ""
