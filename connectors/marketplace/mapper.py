@@ -42,10 +42,17 @@ class _Rows:
     def __init__(self, body: dict[str, Any], layout: Layout) -> None:
         self.lines: list[int] = []
         self.values: list[dict[str, str]] = []
+        columns = layout.columns.items()
         for row in body["rows"]:
             raw = row["values"]
             self.lines.append(int(row["line"]))
-            self.values.append({name: str(raw.get(column) or "").strip() for column, name in layout.columns.items()})
+            try:  # the parser's bodies hold text, already stripped
+                values = {name: raw[column] for column, name in columns if raw.get(column)}
+                if any(value.__class__ is not str or value != value.strip() for value in values.values()):
+                    raise TypeError
+            except (TypeError, AttributeError):  # a body written some other way: take any value as text
+                values = {name: str(raw.get(column) or "").strip() for column, name in columns}
+            self.values.append(values)
 
     def first(self, name: str) -> str:
         for values in self.values:
