@@ -150,3 +150,13 @@ def test_a_shipment_line_that_does_not_fit_is_skippable(fake_connector) -> None:
     with pytest.raises(Skippable, match="more than remains open"):
         connector.push_fulfillment(fulfilment("k", "T1", (ShipmentLine(sku="SKU-B", quantity=5),)))
     assert shop.fulfillments == {}
+
+
+def test_the_throttle_bench_passes_at_a_small_size() -> None:
+    import subprocess
+    import sys
+
+    bench = CASSETTES.parents[2] / "bench" / "shopify_throttle.py"
+    done = subprocess.run([sys.executable, str(bench), "--seconds", "30"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 after the first second" in done.stdout
