@@ -5,10 +5,10 @@ Idempotent by reading first: the order's existing tracking items (or notes) are 
 before anything is written, so a retried or repeated push adds no second item or note, and marking completed is
 skipped when the order already is.
 
-"Every line has shipped" is decided from this request alone: the shipment's lines (an empty list meaning every
-unit) must cover every line of the order as read back from the store. WooCommerce keeps no per-line shipped
-quantity and the request carries no earlier shipments, so an order shipped in several parts is not completed by
-the last part (see the connector's README section).
+"Every line has shipped" is the hub's word (`FulfillmentRequest.completes_order`, counted over all of the order's
+shipments), so the last part of an order shipped in several parts completes it. Only for a request queued without
+that word is it decided from the request alone: the shipment's lines (an empty list meaning every unit) must
+cover every line of the order as read back from the store.
 """
 
 from __future__ import annotations
@@ -81,7 +81,10 @@ class TrackingPusher:
         order = self.client.call("GET", f"orders/{order_id}").data or {}
         if order.get("status") in ("completed", "cancelled", "refunded", "failed", "trash"):
             return
-        if not _covers_every_line(order, request):
+        complete = request.completes_order
+        if complete is None:
+            complete = _covers_every_line(order, request)
+        if not complete:
             return
         self.client.call("PUT", f"orders/{order_id}", data={"status": "completed"})
 

@@ -118,6 +118,9 @@ class FulfillmentRequest:
     shipment: Shipment
     line_external_ids: Mapping[str, str]  # sku -> the channel's line id for this order
     idempotency_key: str
+    # True when, with this shipment, every unit of the order has shipped (the hub counts earlier shipments);
+    # None when not known (a row queued before the hub recorded it). Channels that close orders use it.
+    completes_order: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -263,6 +263,7 @@ class Dispatcher:
                     shipment=Shipment.model_validate(payload["shipment"]),
                     line_external_ids=payload.get("line_external_ids", {}),
                     idempotency_key=row.idempotency_key,
+                    completes_order=payload.get("completes_order"),
                 )
             )
         elif batch.kind == "refund":

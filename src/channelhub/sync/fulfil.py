@@ -175,6 +175,7 @@ def record_shipment(
                     "order_number": number,
                     "shipment": explicit.model_dump(mode="json"),
                     "line_external_ids": {sku: line_ids[sku] for sku in sorted({i.sku for i in explicit.lines})},
+                    "completes_order": remaining == 0,
                 },
                 cause=f"shipment:{shipment_id}",
             )

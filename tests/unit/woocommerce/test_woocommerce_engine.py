@@ -14,12 +14,14 @@ from sqlalchemy import select
 from woo_helpers import WEBHOOK_SECRET, connector, fake, settings
 
 from channelhub.errors import ConfigError, Fatal, RateLimited, Retryable
+from channelhub.model.shipments import Shipment, ShipmentLine
 from channelhub.stock import ledger
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store import Database
 from channelhub.store.tables import InboxRow, OrderRow
 from channelhub.sync.apply import publish_skus
 from channelhub.sync.dispatch import Dispatcher
+from channelhub.sync.fulfil import record_shipment
 from channelhub.sync.pull import apply_records, run_pull
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -113,6 +115,29 @@ def test_bad_orders_are_quarantined_or_held_with_the_reason_and_the_rest_of_the_
     assert orders["5"] == ("on_hold", "awaiting payment")
     assert orders["6"][0] == "on_hold" and "on-hold at WooCommerce" in orders["6"][1]
     assert orders["7"][0] == "cancelled"
+
+
+def test_an_order_shipped_in_two_parts_is_completed_by_the_last_part(sqlite_database: Database) -> None:
+    store, woo = fake()
+    store.add_product(1, "MUG", stock=5)
+    store.add_product(2, "TEE", stock=5)
+    _stock(sqlite_database, {"MUG": 5, "TEE": 5})
+    store.orders[21] = make_order(21, lines=[{"sku": "MUG", "product_id": 1}, {"sku": "TEE", "product_id": 2}])
+    assert run_pull(sqlite_database, woo, policies=POLICIES, overlap=timedelta(minutes=5), now=NOW).applied == 1
+    dispatcher = Dispatcher(sqlite_database, {"woo": woo}, worker_id="t")
+
+    def ship(sku: str, tracking: str) -> None:
+        shipment = Shipment(
+            carrier="DHL", tracking_number=tracking, shipped_at=NOW, lines=[ShipmentLine(sku=sku, quantity=1)]
+        )
+        record_shipment(sqlite_database, ("woo", "21"), shipment, source="test", policies=POLICIES)
+        assert dispatcher.run_once(datetime.now(UTC) + timedelta(seconds=1)).dead == 0
+
+    ship("MUG", "T-1")
+    assert store.orders[21]["status"] == "processing"  # half of it is still in the warehouse
+    ship("TEE", "T-2")
+    assert store.orders[21]["status"] == "completed"
+    assert len(store.notes[21]) == 2  # one note per parcel, none repeated
 
 
 # --- webhooks -----------------------------------------------------------------------------------------------
