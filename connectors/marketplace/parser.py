@@ -204,9 +204,12 @@ class FileParser:
             group = groups.get(key)
             if group is None:
                 if len(groups) + len(loose) >= self.page_size:
-                    yield self._page(groups, loose, file_problem)
+                    page = self._page(groups, loose, file_problem)
                     handed_out.update(hash(k) for k in groups)
+                    # Dropped before the yield: the page's parsed rows must not stay alive while it is applied.
                     groups, loose = {}, []
+                    yield page
+                    del page
                 group = groups[key] = _Group()
             group.rows.append(row)
             group.spans.append((start, end))

@@ -33,7 +33,7 @@ from channelhub.ports import Connector, PulledPage, PullRequest, RawRecord
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store import Database
 from channelhub.store.tables import ChannelStateRow, CursorRow, ImportedFileRow, InboxRow
-from channelhub.sync.apply import CHUNK, ApplyReport, apply_orders
+from channelhub.sync.apply import CHUNK, ApplyReport, apply_orders, publish_skus
 
 INBOX = cast(Table, InboxRow.__table__)
 CURSORS = cast(Table, CursorRow.__table__)
@@ -41,6 +41,7 @@ FILES = cast(Table, ImportedFileRow.__table__)
 STATE = cast(Table, ChannelStateRow.__table__)
 
 ORDERS_STREAM = "orders"
+MAP_SLICE = 1000  # records mapped and applied together within a page's transaction
 
 
 @dataclass
@@ -118,7 +119,7 @@ def ingest_records(
     wanted = [r.delivery_id for r in records if r.delivery_id]
     seen = _seen_deliveries(session, channel, wanted) if wanted else set()
     rows: list[dict[str, Any]] = []
-    orders: list[Order] = []
+    pending: list[tuple[RawRecord, dict[str, Any], int]] = []  # (record, its inbox row, that row's index)
     for record in records:
         row = {
             "channel": channel,
@@ -139,20 +140,39 @@ def ingest_records(
             continue
         if record.delivery_id:
             seen.add(record.delivery_id)
-        order, reason = _map(connector, record)
-        if order is None:
-            row.update(status="quarantined", reason=reason)
-            report.quarantined += 1
-            continue
-        if row["external_id"] is None:
-            row["external_id"] = order.external_id
-        orders.append(order)
-        report.applied += 1
+        pending.append((record, row, len(rows) - 1))
+    # Mapped and applied a slice at a time, all in the caller's transaction: a page's canonical orders are far
+    # larger than its records, and holding them all at once set the import's peak memory. Stock is published
+    # once for the whole page.
+    touched: set[str] = set()
+    stored = 0
+    for start in range(0, len(pending), MAP_SLICE):
+        orders: list[Order] = []
+        chunk = pending[start : start + MAP_SLICE]
+        for record, row, _index in chunk:
+            order, reason = _map(connector, record)
+            if order is None:
+                row.update(status="quarantined", reason=reason)
+                report.quarantined += 1
+                continue
+            if row["external_id"] is None:
+                row["external_id"] = order.external_id
+            orders.append(order)
+            report.applied += 1
+        # The inbox rows up to this slice's last record are stored before its orders are applied.
+        upto = chunk[-1][2] + 1
+        session.execute(insert(INBOX), rows[stored:upto])
+        stored = upto
+        if orders:
+            applied = apply_orders(session, orders, source=source, policies=policies, now=now, publish=False)
+            touched |= applied.touched_skus
+            report.orders.merge(applied)
+        del orders
     report.records += len(records)
-    if rows:
-        session.execute(insert(INBOX), rows)
-    if orders:
-        report.orders.merge(apply_orders(session, orders, source=source, policies=policies, now=now))
+    if stored < len(rows):  # duplicates after the last mapped record, or a page of duplicates only
+        session.execute(insert(INBOX), rows[stored:])
+    if touched:
+        publish_skus(session, touched, policies, cause=f"orders:{source}")
 
 
 def _write_cursor(session: Session, channel: str, stream: str, value: str, now: datetime) -> None:
