@@ -109,3 +109,14 @@ def test_publish_requeues_once_the_pending_row_was_sent(database: Database) -> N
         s.execute(update(OutboxRow).values(status="done"))
         # Not filtered against what the channel confirmed: the dispatcher decides that.
         assert publish(s, ["B"], web, cause="movement:2") == 1
+
+
+def test_a_repeated_cause_with_a_new_quantity_is_a_new_write_never_a_lost_one(database: Database) -> None:
+    seed(database)
+    web = [ChannelStockPolicy("web", skus=frozenset({"B"}))]
+    with database.transaction() as s:
+        assert publish(s, ["B"], web, cause="release_holds") == 1
+        s.execute(update(OutboxRow).values(status="done"))
+        ledger.adjust_on_hand(s, "B", "main", 2, reason="delivery")
+        assert publish(s, ["B"], web, cause="release_holds") == 1
+    assert [p["quantity"] for _, _, p in outbox(database)] == [1, 3]

@@ -64,9 +64,10 @@ def publish(session: Session, skus: Iterable[str], policies: Sequence[ChannelSto
     """Enqueue a stock write {"sku", "quantity"} per (channel that lists the SKU, SKU); return rows enqueued.
 
     Runs in the caller's transaction, so the rows commit with the change that caused them. `cause` names that
-    change ("order:123", "movement:456") and makes each row's idempotency key; a key already queued is not
-    queued again. Not filtered against what the channel confirmed (the dispatcher does that), but a row is
-    skipped when the latest pending stock row for the same (channel, sku) already carries the same quantity.
+    change ("order:123", "movement:456") and, with the quantity, makes each row's idempotency key: a key already
+    queued is not queued again, and the same cause with another quantity is a new write, never a lost one.
+    Not filtered against what the channel confirmed (the dispatcher does that), but a row is skipped when the
+    latest pending stock row for the same (channel, sku) already carries the same quantity.
     """
     if not cause:
         raise ValueError("publish needs a cause: it makes the outbox idempotency keys")
@@ -75,10 +76,19 @@ def publish(session: Session, skus: Iterable[str], policies: Sequence[ChannelSto
     if not wanted:
         return 0
     latest = _latest_pending(session, {channel for channel, _, _ in wanted}, {sku for _, sku, _ in wanted})
-    keys = {(channel, sku): idempotency_key(channel, STOCK_KIND, sku, cause) for channel, sku, _ in wanted}
+    causes = {(channel, sku): f"{cause}={quantity}" for channel, sku, quantity in wanted}
+    keys = {
+        (channel, sku): idempotency_key(channel, STOCK_KIND, sku, causes[(channel, sku)]) for channel, sku, _ in wanted
+    }
     queued = _existing_keys(session, list(keys.values()))
     writes = [
-        Write(channel=channel, kind=STOCK_KIND, subject=sku, payload={"sku": sku, "quantity": quantity}, cause=cause)
+        Write(
+            channel=channel,
+            kind=STOCK_KIND,
+            subject=sku,
+            payload={"sku": sku, "quantity": quantity},
+            cause=causes[(channel, sku)],
+        )
         for channel, sku, quantity in wanted
         if latest.get((channel, sku)) != quantity and keys[(channel, sku)] not in queued
     ]

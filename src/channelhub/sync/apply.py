@@ -18,7 +18,6 @@ New orders take the fast path (bulk inserts, one batched reservation); updates a
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ from channelhub.stock import ledger
 from channelhub.stock import publish as stock_publish
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store import Database
+from channelhub.store.tables import OutboxRow
 from channelhub.sync.transitions import (
     AWAITING_PAYMENT,
     HOLD_CHANNEL,
@@ -205,11 +205,17 @@ def apply_orders(
 
 
 def publish_skus(session: Session, skus: Iterable[str], policies: Sequence[ChannelStockPolicy], cause: str) -> int:
-    """Publish sellable quantities of `skus`; the cause is made unique so each change enqueues its own rows."""
+    """Publish sellable quantities of `skus`; each change enqueues its own rows.
+
+    The cause is made unique with the outbox's highest id, which every publish raises: keys stay reproducible
+    (a test replaying recorded channel answers sees the same keys in a fresh database), and two changes never
+    share a key unless they publish the same quantity, when one row is all that is needed.
+    """
     skus = set(skus)
     if not skus or not policies:
         return 0
-    return stock_publish.publish(session, sorted(skus), policies, f"{cause[:120]}#{uuid.uuid4().hex[:12]}")
+    high_water = session.scalar(select(func.max(OutboxRow.id))) or 0
+    return stock_publish.publish(session, sorted(skus), policies, f"{cause[:120]}@{high_water}")
 
 
 def insert_with_ids(session: Session, table: Table, stmt: Insert, rows: list[dict[str, Any]]) -> list[int]:
