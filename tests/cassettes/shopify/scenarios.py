@@ -144,6 +144,59 @@ def _bulk(shop: FakeShop) -> None:
     _orders(shop, 3)
 
 
+SALE_SKUS = [f"S{n:03d}" for n in range(300)]
+
+
+def _catalogue(shop: FakeShop) -> None:
+    for n, sku in enumerate(SALE_SKUS, start=1):
+        shop.add_sku(sku, 10, n)
+
+
+def _marketplace_sale(shopify: ShopifyConnector) -> list[Any]:
+    """The whole hub: 300 SKUs counted in and published, then one sale of each on a marketplace channel (a flat
+    file), then a pass with nothing changed. Returns the dispatcher's report of each of the three passes."""
+    import tempfile
+    from pathlib import Path
+
+    from channelhub_connectors.marketplace.connector import MarketplaceConnector
+
+    from channelhub.ports import ConnectorContext
+    from channelhub.stock import ledger
+    from channelhub.stock.policy import ChannelStockPolicy
+    from channelhub.store import open_database
+    from channelhub.sync.apply import publish_skus
+    from channelhub.sync.dispatch import Dispatcher
+    from channelhub.sync.pull import run_pull
+
+    policies = [ChannelStockPolicy("shopify")]
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        db = open_database(f"sqlite:///{root / 'hub.db'}")
+        with db.transaction() as session:
+            for sku in SALE_SKUS:
+                ledger.set_on_hand(session, sku, "main", 10, reason="count")
+            publish_skus(session, SALE_SKUS, policies, cause="count")
+        dispatcher = Dispatcher(db, {"shopify": shopify}, worker_id="cassette")
+        due = datetime.now(UTC) + timedelta(minutes=1)
+        reports = [dispatcher.run_once(due)]
+
+        inbox = root / "market" / "inbox"
+        inbox.mkdir(parents=True)
+        rows = "".join(f"M-{n},2026-03-05 11:00:00,1,{sku},1,9.90,EUR,DE\n" for n, sku in enumerate(SALE_SKUS))
+        (inbox / "orders.csv").write_text(
+            "order_id,order_date,line_id,sku,quantity,unit_price,currency,ship_country\n" + rows
+        )
+        market = MarketplaceConnector(
+            {"root": "market", "orders_layout": "generic_orders"}, ConnectorContext(channel="market", base_dir=root)
+        )
+        pulled = run_pull(db, market, policies=policies, overlap=timedelta(0), now=NOW)
+        assert pulled.applied == len(SALE_SKUS), pulled
+        reports.append(dispatcher.run_once(due))
+        reports.append(dispatcher.run_once(due))
+        db.dispose()
+    return reports
+
+
 SCENARIOS = {
     s.name: s
     for s in [
@@ -156,5 +209,6 @@ SCENARIOS = {
         Scenario("throttled_then_success", _with_faults("throttled"), _pull("2026-02-01T00:00:00Z"), SETTINGS),
         Scenario("server_error_then_success", _with_faults("503"), _pull("2026-02-01T00:00:00Z"), SETTINGS),
         Scenario("unauthorized", _with_faults("401"), _pull("2026-02-01T00:00:00Z"), SETTINGS),
+        Scenario("marketplace_sale", _catalogue, _marketplace_sale, SETTINGS),
     ]
 }

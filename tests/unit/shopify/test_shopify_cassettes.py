@@ -160,3 +160,14 @@ def test_the_throttle_bench_passes_at_a_small_size() -> None:
     done = subprocess.run([sys.executable, str(bench), "--seconds", "30"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 after the first second" in done.stdout
+
+
+def test_a_marketplace_sale_moves_shopify_stock_in_one_set_call_per_250_skus_and_none_when_unchanged() -> None:
+    reports, _, _, cassette = replay("marketplace_sale")
+    counted_in, sale, unchanged = reports
+    sets = [b["variables"]["input"]["quantities"] for b in _bodies(cassette) if "inventorySetQuantities" in b["query"]]
+    # 300 SKUs counted in (2 calls), then one unit of each sold on the marketplace (2 calls), then nothing.
+    assert [len(q) for q in sets] == [250, 50, 250, 50]
+    assert counted_in.calls == 2 and sale.calls == 2 and unchanged.calls == 0
+    assert {q["quantity"] for batch in sets[2:] for q in batch} == {9}
+    assert {q["changeFromQuantity"] for batch in sets[2:] for q in batch} == {10}  # what Shopify confirmed before
