@@ -26,6 +26,7 @@ from channelhub.plugins import Registry
 from channelhub.ports import Capability, Connector, ConnectorContext
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store import Database, open_database
+from channelhub.store.locks import try_exclusive
 from channelhub.sync.dispatch import Dispatcher, DispatchReport
 
 if TYPE_CHECKING:
@@ -184,7 +185,8 @@ class Hub:
     # --- work -----------------------------------------------------------------------------------------------
 
     def pull(self, name: str, *, progress: Callable[[PullReport], None] | None = None) -> PullReport | None:
-        """One pull of channel `name` (None when the channel does not pull or is not running).
+        """One pull of channel `name` (None when the channel does not pull, is not running, or another daemon
+        is pulling it right now: see `channelhub.store.locks`).
 
         run_pull records the attempt in channel_state; a Fatal error there stops the channel here too.
         """
@@ -194,7 +196,11 @@ class Hub:
         if runtime.connector is None or not runtime.can(Capability.PULL_ORDERS):
             return None
         overlap = timedelta(seconds=self.config.sync.overlap_seconds)
-        report = run_pull(self.db, runtime.connector, policies=self.policies, overlap=overlap, progress=progress)
+        with try_exclusive(self.db, f"pull:{name}") as mine:
+            if not mine:
+                log.info("another worker is pulling this channel; skipped", channel=name)
+                return None
+            report = run_pull(self.db, runtime.connector, policies=self.policies, overlap=overlap, progress=progress)
         if report.stopped:
             runtime.stopped_reason = report.error
             log.error("channel stopped", channel=name, reason=report.error)
