@@ -51,6 +51,10 @@ def plan_jobs(hub: Hub) -> list[JobPlan]:
             jobs.append(JobPlan(id=f"pull:{runtime.name}", seconds=float(schedule.pull_seconds), channel=runtime.name))
         if runtime.capabilities & PUSH_CAPABILITIES:
             push_intervals.append(float(schedule.push_seconds))
+        if Capability.PULL_STOCK in runtime.capabilities and runtime.settings.reconcile != "off":
+            jobs.append(
+                JobPlan(id=f"reconcile:{runtime.name}", seconds=float(schedule.reconcile_seconds), channel=runtime.name)
+            )
     if push_intervals:
         seconds = min([*push_intervals, float(hub.config.sync.dispatch_seconds)])
         jobs.append(JobPlan(id="dispatch", seconds=seconds, channel=None))
@@ -104,6 +108,19 @@ class Daemon:
                 self._remove_channel_jobs(channel)
         return report
 
+    def reconcile_job(self, channel: str) -> Any:
+        report = self.hub.reconcile(channel)
+        if report is not None and (report.drifts or report.error):
+            log.warning(
+                "stock drift" if report.drifts else "reconcile failed",
+                channel=channel,
+                drifted=len(report.drifts),
+                healed=report.healed,
+                examples=[f"{d.sku}: listed {d.listed}, hub {d.expected}" for d in report.drifts[:5]],
+                error=report.error,
+            )
+        return report
+
     def _run(self, job_id: str, func: Callable[[], Any], channel: str | None) -> None:
         """The wrapper around every job: nothing a job raises stops the daemon."""
         started = time.monotonic()
@@ -130,6 +147,8 @@ class Daemon:
             return self.dispatch_job
         assert plan.channel is not None
         channel = plan.channel
+        if plan.id.startswith("reconcile:"):
+            return lambda: self.reconcile_job(channel)
         return lambda: self.pull_job(channel)
 
     def _remove_channel_jobs(self, channel: str) -> None:

@@ -27,12 +27,13 @@ from channelhub.ports import Capability, Connector, ConnectorContext
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store import Database, open_database
 from channelhub.store.locks import try_exclusive
+from channelhub.store.tables import ChannelStateRow
 from channelhub.sync.dispatch import Dispatcher, DispatchReport
+from channelhub.sync.reconcile import ReconcileReport, reconcile
+from channelhub.sync.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from channelhub.sync.pull import PullReport
-from channelhub.store.tables import ChannelStateRow
-from channelhub.sync.retry import RetryPolicy
 
 log = get_logger("channelhub.runtime")
 
@@ -207,6 +208,17 @@ class Hub:
         elif report.error:
             log.warning("pull ended early", channel=name, error=report.error)
         return report
+
+    def reconcile(self, name: str, *, heal: bool | None = None) -> ReconcileReport | None:
+        """Compare channel `name`'s listed stock with the hub's (None when it cannot read stock back or is not
+        running). `heal` defaults to the channel's `reconcile = "heal"` setting."""
+        runtime = self.channel(name)
+        if runtime.connector is None or not runtime.can(Capability.PULL_STOCK):
+            return None
+        policy = next((p for p in self.policies if p.channel == name), ChannelStockPolicy(name))
+        if heal is None:
+            heal = runtime.settings.reconcile == "heal"
+        return reconcile(self.db, runtime.connector, policy, heal=heal)
 
     def dispatcher(self) -> Dispatcher:
         """A dispatcher over every running channel, with the retry policy and lease from [sync]."""

@@ -119,3 +119,35 @@ def stock_adjust(
             hub, lambda s: ledger.adjust_on_hand(s, sku, loc, delta, reason), label=f"adjust:{sku}:{loc}"
         )
         report_change(hub, sku, queued, released)
+
+
+@stock_app.command("reconcile")
+@handle_errors
+def stock_reconcile(
+    ctx: typer.Context,
+    channel: Annotated[str | None, typer.Option("--channel", help="Only this channel.")] = None,
+    heal: Annotated[bool, typer.Option("--heal", help="Queue the hub's figure for every drifted SKU.")] = False,
+) -> None:
+    """Read each channel's listed stock back and show where it differs from the hub (exit 1 on drift)."""
+    drifted = False
+    with open_hub(ctx, connect=True) as hub:
+        names = [hub.channel(channel).name] if channel else list(hub.channels)
+        for name in names:
+            report = hub.reconcile(name, heal=heal)
+            if report is None:
+                console.print(f"{name}: skipped (cannot read stock back, or not running)", markup=False)
+                continue
+            if report.error:
+                console.print(f"{name}: reconcile failed: {report.error}", markup=False)
+                drifted = True
+                continue
+            summary = f"{report.checked} SKU(s) checked, {len(report.drifts)} drifted, {report.in_flight} in flight"
+            console.print(f"{name}: {summary}" + (f", {report.healed} queued to heal" if heal else ""), markup=False)
+            if report.drifts:
+                drifted = True
+                table = Table("sku", "listed at the channel", "hub")
+                for drift in report.drifts:
+                    table.add_row(drift.sku, "-" if drift.listed is None else str(drift.listed), str(drift.expected))
+                console.print(table)
+    if drifted and not heal:
+        raise typer.Exit(1)

@@ -106,6 +106,9 @@ class ChannelConfig(BaseModel):
     sku_map_file: str | None = None
     schedule: Schedule = Schedule()
     buffers: BufferRules = BufferRules()
+    # What the reconcile job does with drift between the channel's listing and the hub (channels that can read
+    # stock back): "report" logs it, "heal" also queues the hub's figure, "off" skips the job.
+    reconcile: Literal["off", "report", "heal"] = "report"
     settings: dict[str, Any] = Field(default_factory=dict)
 
     _connector_class: type[Connector] | None = PrivateAttr(default=None)
