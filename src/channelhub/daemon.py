@@ -201,7 +201,7 @@ class Daemon:
 
     def run_forever(self, *, for_seconds: float | None = None, handle_signals: bool = True) -> int:
         """Run until SIGINT/SIGTERM (or `for_seconds`), then stop gracefully. Returns the exit code (0)."""
-        previous: dict[int, Any] = {}
+        previous: dict[signal.Signals, Any] = {}
         if handle_signals:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 previous[signum] = signal.signal(signum, self._on_signal)

@@ -24,12 +24,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from channelhub.cli.views import channel_statuses, quarantine_reason
 from channelhub.daemon import Daemon
@@ -259,11 +261,7 @@ class Demo:
         assert self.hub is not None
         self.heading("1. stock counted into the warehouse and published to both channels")
         for sku, quantity in STOCK.items():
-            change_stock(
-                self.hub,
-                lambda s, sku=sku, quantity=quantity: ledger.set_on_hand(s, sku, LOCATION, quantity, "demo count"),
-                label=f"set:{sku}:{LOCATION}",
-            )
+            change_stock(self.hub, partial(_count, sku=sku, quantity=quantity), label=f"set:{sku}:{LOCATION}")
             self.say(f"stock set {sku} = {quantity} at {LOCATION}")
         self.settle(lambda: self.feed_quantity("ebay-files", "POSTER-A2") == 3)
         for channel in ("amazon", "ebay-files"):
@@ -434,3 +432,8 @@ class Demo:
 def run_demo(folder: Path, *, cycles: int = 2, out: Console | None = None) -> int:
     """Run the demo in `folder` (wiped and recreated); returns the exit code."""
     return Demo(Path(folder).resolve(), cycles=cycles, out=out or Console()).run()
+
+
+def _count(session: Session, *, sku: str, quantity: int) -> set[str]:
+    """A stock count at the demo's one location (what `channelhub stock set` does)."""
+    return ledger.set_on_hand(session, sku, LOCATION, quantity, "demo count")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import structlog
 from structlog.typing import EventDict, Processor
@@ -66,7 +66,7 @@ def _redactor(secrets: Iterable[str]) -> Processor:
         from channelhub.redact import redacting_processor
     except ImportError:  # pragma: no cover - redact.py ships with the package
         return _fallback_redactor(secrets)
-    return redacting_processor(secrets)
+    return cast(Processor, redacting_processor(secrets))
 
 
 def configure_logging(
