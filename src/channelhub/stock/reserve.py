@@ -21,11 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from channelhub.stock._sql import LEVELS, LOCATIONS, MOVEMENTS, RESERVATIONS, SKUS, chunked, is_postgres
 from channelhub.store.tables import utcnow
+from channelhub.sync.bulk import insert_rows
 
 HOLDING_STATES = ("reserved", "committed")
 
@@ -110,8 +111,8 @@ def reserve_lines(session: Session, requests: Sequence[LineRequest]) -> list[Res
         elif not lines:
             outcomes[order_id] = ReserveOutcome(order_id, ok=True)
 
-    reservations: list[dict[str, Any]] = []
-    movements: list[dict[str, Any]] = []
+    reservations: list[tuple[Any, ...]] = []
+    movements: list[tuple[Any, ...]] = []
     open_orders = {order_id: lines for order_id, lines in pending.items() if order_id not in outcomes}
     placed, reasons = _decide(plan, open_orders)
     totals: dict[tuple[str, str], int] = defaultdict(int)
@@ -132,8 +133,9 @@ def reserve_lines(session: Session, requests: Sequence[LineRequest]) -> list[Res
             outcomes[order_id] = _reserve_order(session, plan, order_id, lines, reservations, movements)
 
     if reservations:
-        session.execute(insert(RESERVATIONS), reservations)
-        session.execute(insert(MOVEMENTS), movements)
+        now = utcnow()
+        insert_rows(session, RESERVATIONS, _RESERVATION_COLUMNS, [(*row, now) for row in reservations])
+        insert_rows(session, MOVEMENTS, _MOVEMENT_COLUMNS, [(*row, now) for row in movements])
     return [outcomes[order_id] for order_id in orders]
 
 
@@ -229,33 +231,19 @@ def _give_back(session: Session, sku: str, location: str, quantity: int) -> None
     )
 
 
+# Reservations and their movements are written through the driver (channelhub.sync.bulk), the time added last.
+_RESERVATION_COLUMNS = ("order_id", "order_line_id", "sku", "location", "quantity", "state", "created_at")
+_MOVEMENT_COLUMNS = ("sku", "location", "kind", "delta_on_hand", "delta_reserved", "reason", "order_id", "at")
+
+
 def _record(
-    line: LineRequest, location: str, reservations: list[dict[str, Any]], movements: list[dict[str, Any]]
+    line: LineRequest, location: str, reservations: list[tuple[Any, ...]], movements: list[tuple[Any, ...]]
 ) -> None:
-    now = utcnow()
-    reservations.append(
-        {
-            "order_id": line.order_id,
-            "order_line_id": line.order_line_id,
-            "sku": line.sku,
-            "location": location,
-            "quantity": line.quantity,
-            "state": "reserved",
-            "created_at": now,
-        }
-    )
+    reservations.append((line.order_id, line.order_line_id, line.sku, location, line.quantity, "reserved"))
     movements.append(
-        {
-            "sku": line.sku,
-            "location": location,
-            "kind": "reserve",
-            "delta_on_hand": 0,
-            "delta_reserved": line.quantity,
-            "reason": f"reserved for order line {line.order_line_id}",
-            "order_id": line.order_id,
-            "at": now,
-        }
-    )
+        (line.sku, location, "reserve", 0, line.quantity, f"reserved for order line {line.order_line_id}",
+         line.order_id)
+    )  # fmt: skip
 
 
 def _decide(
@@ -302,8 +290,8 @@ def _reserve_order(
     plan: _Plan,
     order_id: int,
     lines: list[LineRequest],
-    reservations: list[dict[str, Any]],
-    movements: list[dict[str, Any]],
+    reservations: list[tuple[Any, ...]],
+    movements: list[tuple[Any, ...]],
 ) -> ReserveOutcome:
     placed: list[tuple[LineRequest, str]] = []
     short: list[str] = []  # SKUs in first-failure order

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Dialect, Insert, Table, TypeDecorator, bindparam, delete, func, insert, select, update
+from sqlalchemy import JSON, Dialect, Table, TypeDecorator, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from channelhub.errors import InvalidTransition
@@ -34,6 +34,7 @@ from channelhub.stock import publish as stock_publish
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store import Database
 from channelhub.store.tables import OutboxRow
+from channelhub.sync.bulk import allocate_ids, insert_rows
 from channelhub.sync.transitions import (
     AWAITING_PAYMENT,
     HOLD_CHANNEL,
@@ -218,23 +219,20 @@ def publish_skus(session: Session, skus: Iterable[str], policies: Sequence[Chann
     return stock_publish.publish(session, sorted(skus), policies, f"{cause[:120]}@{high_water}")
 
 
-def insert_with_ids(session: Session, table: Table, stmt: Insert, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert `rows` with one executemany and return their new ids, in order.
+def insert_with_ids(session: Session, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> list[int]:
+    """Insert `rows` (values in `columns` order, without the id) with one driver executemany; return their new
+    ids, in order. The ids come from `channelhub.sync.bulk.allocate_ids` (the sequence on PostgreSQL, max(id) + 1
+    under SQLite's write lock)."""
+    ids = allocate_ids(session, table, len(rows))
+    insert_rows(session, table, ("id", *columns), [(new_id, *row) for new_id, row in zip(ids, rows, strict=True)])
+    return ids
 
-    PostgreSQL: INSERT ... RETURNING, sorted by parameter order (SQLAlchemy batches it). SQLite would fall back to
-    one statement per row for ordered RETURNING, so there the ids are assigned here instead: the transaction
-    began with BEGIN IMMEDIATE and holds the write lock, so max(id) + 1 onwards cannot be taken by anyone else.
-    """
-    if not rows:
-        return []
-    if session.get_bind().dialect.name == "sqlite":
-        start = int(session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
-        ids = list(range(start, start + len(rows)))
-        for row, new_id in zip(rows, ids, strict=True):
-            row["id"] = new_id
-        session.execute(stmt, rows)
-        return ids
-    return list(session.execute(stmt.returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+
+_NEW_ORDER_COLUMNS = (
+    "channel", "external_id", "number", "state", "hold_kind", "hold_reason", "financial_status", "currency",
+    "total", "placed_at", "channel_updated_at", "document", "created_at", "updated_at",
+)  # fmt: skip
+_NEW_LINE_COLUMNS = ("order_id", "external_id", "sku", "quantity", "shipped_quantity", "returned_quantity")
 
 
 def _insert_new(
@@ -248,32 +246,19 @@ def _insert_new(
     report: ApplyReport,
 ) -> None:
     initial = [_initial(o) for o in orders]
-    rows = []
-    for order, (state, kind, reason) in zip(orders, initial, strict=True):
-        row = _order_columns(order, at)
-        row.update(
-            channel=order.channel,
-            external_id=order.external_id,
-            state=state.value,
-            hold_kind=kind,
-            hold_reason=reason,
-            created_at=at,
-        )
-        rows.append(row)
-    ids = insert_with_ids(session, ORDERS, insert(ORDERS).values(document=DOCUMENT), rows)
+    rows = [
+        (order.channel, order.external_id, order.number, state.value, kind, reason, order.financial_status.value,
+         order.currency, str(order.total_amount), order.placed_at, order.updated_at, order.model_dump_json(), at, at)
+        for order, (state, kind, reason) in zip(orders, initial, strict=True)
+    ]  # fmt: skip
+    ids = insert_with_ids(session, ORDERS, _NEW_ORDER_COLUMNS, rows)
+    del rows
     line_rows = [
-        {
-            "order_id": oid,
-            "external_id": line.external_id,
-            "sku": line.sku,
-            "quantity": line.quantity,
-            "shipped_quantity": 0,
-            "returned_quantity": 0,
-        }
+        (oid, line.external_id, line.sku, line.quantity, 0, 0)
         for oid, order in zip(ids, orders, strict=True)
         for line in order.lines
     ]
-    line_ids = insert_with_ids(session, LINES, insert(LINES), line_rows)
+    line_ids = insert_with_ids(session, LINES, _NEW_LINE_COLUMNS, line_rows)
     report.created += len(orders)
     requests = []
     position = 0

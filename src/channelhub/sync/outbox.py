@@ -7,6 +7,7 @@ write necessary (a stock movement id, a shipment id). Enqueueing the same cause 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,8 +18,15 @@ from sqlalchemy.orm import Session
 
 from channelhub.store.db import Database
 from channelhub.store.tables import OutboxRow, utcnow
+from channelhub.sync.bulk import insert_rows
 
 OUTBOX = cast(Table, OutboxRow.__table__)
+
+
+# enqueue_many writes through the driver (channelhub.sync.bulk): the payload goes in as JSON text.
+_COLUMNS = ("channel", "kind", "subject", "payload", "idempotency_key", "status", "attempts", "due_at", "last_error",
+            "created_at")  # fmt: skip
+_encode_payload = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def idempotency_key(channel: str, kind: str, subject: str, cause: str) -> str:
@@ -79,9 +87,13 @@ def enqueue_many(session: Session, writes: Sequence[Write]) -> list[str]:
     if not writes:
         return []
     now = utcnow()
-    rows = [_row(w.channel, w.kind, w.subject, w.payload, w.cause, now) for w in writes]
-    session.execute(_insert_ignoring_duplicates(session), rows)
-    return [str(r["idempotency_key"]) for r in rows]
+    keys = [idempotency_key(w.channel, w.kind, w.subject, w.cause) for w in writes]
+    rows = [
+        (w.channel, w.kind, w.subject, _encode_payload(w.payload), key, "pending", 0, now, "", now)
+        for w, key in zip(writes, keys, strict=True)
+    ]
+    insert_rows(session, OUTBOX, _COLUMNS, rows, suffix=" ON CONFLICT (idempotency_key) DO NOTHING")
+    return keys
 
 
 @dataclass(frozen=True)

@@ -34,11 +34,16 @@ from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store import Database
 from channelhub.store.tables import ChannelStateRow, CursorRow, ImportedFileRow, InboxRow
 from channelhub.sync.apply import CHUNK, ApplyReport, apply_orders, publish_skus
+from channelhub.sync.bulk import insert_rows
 
 INBOX = cast(Table, InboxRow.__table__)
 CURSORS = cast(Table, CursorRow.__table__)
 FILES = cast(Table, ImportedFileRow.__table__)
 STATE = cast(Table, ChannelStateRow.__table__)
+
+# Inbox rows are written through the driver (channelhub.sync.bulk) as lists of these columns.
+INBOX_COLUMNS = ("channel", "stream", "source", "external_id", "delivery_id", "body", "status", "reason", "received_at")
+_EXTERNAL_ID, _DELIVERY, _STATUS, _REASON = 3, 4, 6, 7
 
 ORDERS_STREAM = "orders"
 MAP_SLICE = 1000  # records mapped and applied together within a page's transaction
@@ -118,24 +123,16 @@ def ingest_records(
     channel = connector.channel
     wanted = [r.delivery_id for r in records if r.delivery_id]
     seen = _seen_deliveries(session, channel, wanted) if wanted else set()
-    rows: list[dict[str, Any]] = []
-    pending: list[tuple[RawRecord, dict[str, Any], int]] = []  # (record, its inbox row, that row's index)
+    rows: list[list[Any]] = []  # inbox rows, values in INBOX_COLUMNS order
+    pending: list[tuple[RawRecord, list[Any], int]] = []  # (record, its inbox row, that row's index)
     for record in records:
-        row = {
-            "channel": channel,
-            "stream": record.stream,
-            "source": record.source,
-            "external_id": record.external_id,
-            "delivery_id": record.delivery_id,
-            "body": record.body,
-            "status": "applied",
-            "reason": "",
-            "received_at": now,
-        }
+        row = [channel, record.stream, record.source, record.external_id, record.delivery_id, record.body,
+               "applied", "", now]  # fmt: skip
         rows.append(row)
         if record.delivery_id and record.delivery_id in seen:
             # Stored for the record, without the id: (channel, delivery_id) is unique to the first delivery.
-            row.update(status="duplicate", delivery_id=None, reason=f"duplicate of delivery {record.delivery_id}")
+            row[_DELIVERY], row[_STATUS] = None, "duplicate"
+            row[_REASON] = f"duplicate of delivery {record.delivery_id}"
             report.duplicates += 1
             continue
         if record.delivery_id:
@@ -152,16 +149,16 @@ def ingest_records(
         for record, row, _index in chunk:
             order, reason = _map(connector, record)
             if order is None:
-                row.update(status="quarantined", reason=reason)
+                row[_STATUS], row[_REASON] = "quarantined", reason
                 report.quarantined += 1
                 continue
-            if row["external_id"] is None:
-                row["external_id"] = order.external_id
+            if row[_EXTERNAL_ID] is None:
+                row[_EXTERNAL_ID] = order.external_id
             orders.append(order)
             report.applied += 1
         # The inbox rows up to this slice's last record are stored before its orders are applied.
         upto = chunk[-1][2] + 1
-        session.execute(insert(INBOX), rows[stored:upto])
+        insert_rows(session, INBOX, INBOX_COLUMNS, rows[stored:upto])
         stored = upto
         if orders:
             applied = apply_orders(session, orders, source=source, policies=policies, now=now, publish=False)
@@ -170,7 +167,7 @@ def ingest_records(
         del orders
     report.records += len(records)
     if stored < len(rows):  # duplicates after the last mapped record, or a page of duplicates only
-        session.execute(insert(INBOX), rows[stored:])
+        insert_rows(session, INBOX, INBOX_COLUMNS, rows[stored:])
     if touched:
         publish_skus(session, touched, policies, cause=f"orders:{source}")
 

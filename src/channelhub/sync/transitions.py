@@ -9,18 +9,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from channelhub.model.lifecycle import OrderState, is_forward
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store.tables import OrderEventRow, OrderLineRow, OrderRow
+from channelhub.sync.bulk import insert_rows
 
 ORDERS = cast(Table, OrderRow.__table__)
 LINES = cast(Table, OrderLineRow.__table__)
 EVENTS = cast(Table, OrderEventRow.__table__)
+EVENT_COLUMNS = ("order_id", "at", "from_state", "to_state", "source", "reason")
 
 # hold_kind values (orders.hold_kind): what the hold waits for, so the engine knows what can lift it.
 HOLD_CHANNEL = "channel"  # the channel itself says hold (a mapper's hold_reason)
@@ -33,25 +35,16 @@ AWAITING_PAYMENT = "awaiting payment"
 class EventLog:
     """Lifecycle events of one unit of work, inserted together by `flush`."""
 
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[tuple[int, datetime, str | None, str, str, str]] = field(default_factory=list)
 
     def add(
         self, order_id: int, at: datetime, from_state: str | None, to_state: str, source: str, reason: str = ""
     ) -> None:
-        self.rows.append(
-            {
-                "order_id": order_id,
-                "at": at,
-                "from_state": from_state,
-                "to_state": to_state,
-                "source": source[:200],
-                "reason": reason,
-            }
-        )
+        self.rows.append((order_id, at, from_state, to_state, source[:200], reason))
 
     def flush(self, session: Session) -> None:
         if self.rows:
-            session.execute(insert(EVENTS), self.rows)
+            insert_rows(session, EVENTS, EVENT_COLUMNS, self.rows)
             self.rows = []
 
 
