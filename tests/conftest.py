@@ -84,6 +84,15 @@ def database(db_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
+def pg_database(pg_url: str) -> Iterator[Database]:
+    """PostgreSQL only, for tests of what SQLite does not have (FOR UPDATE SKIP LOCKED, advisory locks)."""
+    _truncate_all(pg_url)
+    db = open_database(pg_url, migrate=False)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
 def sqlite_database(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
     """SQLite only, for tests whose subject is not the backend."""
     path = tmp_path / "hub.db"

@@ -159,7 +159,11 @@ class Dispatcher:
     def _drop_unchanged(
         self, session: Session, channel: str, rows: list[Any], now: datetime, report: DispatchReport
     ) -> list[Any]:
-        """Mark `skipped` the stock rows whose quantity the channel already confirmed; return the rest by SKU."""
+        """Mark `skipped` the stock rows whose quantity the channel already confirmed; return the rest by SKU.
+
+        A SKU with a write in flight elsewhere (another worker's live lease) is left pending for a later round:
+        two values of one SKU are never on their way at once, so an older one cannot land after a newer one.
+        """
         if not rows:
             return []
         subjects = sorted(r.subject for r in rows)
@@ -173,7 +177,6 @@ class Dispatcher:
                     )
                 ).all()
             )
-            # A write of the same SKU still in flight may change what the channel holds: do not skip against it.
             busy.update(
                 session.scalars(
                     select(OUTBOX.c.subject).where(
@@ -188,7 +191,9 @@ class Dispatcher:
         skipped, keep = [], []
         for row in sorted(rows, key=lambda r: r.subject):
             last = confirmed.get(row.subject)
-            if last is not None and last == row.payload.get("quantity") and row.subject not in busy:
+            if row.subject in busy:
+                continue
+            if last is not None and last == row.payload.get("quantity"):
                 skipped.append(row.id)
             else:
                 keep.append(row)

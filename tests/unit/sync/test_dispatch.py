@@ -150,6 +150,26 @@ def test_an_expired_inflight_batch_is_resent_as_the_same_batch(database: Databas
     assert sorted(u.idempotency_key for u in conn.stock_calls[0]) == first_keys
 
 
+def test_a_sku_in_flight_elsewhere_waits_so_values_never_overtake(database: Database) -> None:
+    conn = RecordingConnector()
+    put_stock(database, [("A", 1), ("B", 1)])
+    other = dispatcher(database, conn)
+    other.worker_id = "w-other"
+    other._claim("shop", conn, NOW, DispatchReport())  # another worker is sending A=1 and B=1 right now
+    put_stock(database, [("A", 2), ("C", 7)], tag="newer")
+
+    report = dispatcher(database, conn).run_once(NOW + timedelta(seconds=10))
+    # C goes; A=2 waits for the call carrying A=1 to finish, or it could land first and be overwritten by it.
+    assert [(u.sku, u.quantity) for call in conn.stock_calls for u in call] == [("C", 7)]
+    assert report.done == 1
+    pending = [r.subject for r in outbox(database) if r.status == "pending"]
+    assert pending == ["A"]
+    # The other worker died: once its lease runs out, its batch is re-sent first, then the newer value.
+    dispatcher(database, conn).run_once(NOW + timedelta(minutes=2))
+    sent = [(u.sku, u.quantity) for call in conn.stock_calls[1:] for u in call]
+    assert sent == [("A", 1), ("B", 1), ("A", 2)]
+
+
 def test_fulfillment_rows_are_sent_one_per_call(database: Database) -> None:
     conn = RecordingConnector()
     shipment = Shipment(carrier="UPS", tracking_number="1Z", shipped_at=BASE_TIME)
@@ -201,9 +221,8 @@ class SlowConnector(RecordingConnector):
 
 
 @pytest.mark.postgres
-def test_two_dispatchers_racing_on_postgres_claim_disjoint_rows(pg_url: str, database: Database) -> None:
-    if not database.is_postgres:
-        pytest.skip("the race is about FOR UPDATE SKIP LOCKED")
+def test_two_dispatchers_racing_on_postgres_claim_disjoint_rows(pg_database: Database) -> None:
+    database = pg_database
     put_stock(database, [(f"S{n}", n) for n in range(200)])
     conn = SlowConnector()
     workers = [
