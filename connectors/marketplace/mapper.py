@@ -37,28 +37,80 @@ ZERO = Decimal(0)
 
 
 class _Rows:
-    """The record's rows as {canonical field: stripped text}, with their file lines."""
+    """The record's rows as {canonical field: stripped text} (empty values left out), with their file lines.
+
+    Reads the parser's body (`columns` once, then each row's fields as a list) and the older form that named
+    every column in every row ({"line", "values": {column: text}}), so inbox rows stored before still replay.
+    """
 
     def __init__(self, body: dict[str, Any], layout: Layout) -> None:
         self.lines: list[int] = []
         self.values: list[dict[str, str]] = []
+        # Whether the layout maps any column to Order.extra (most do not: then no row is searched for one).
+        self.extras = _has_extras(layout)
+        columns = body.get("columns")
+        if columns is None:
+            self._named_rows(body["rows"], layout)
+            return
+        positions = _positions(layout, columns)
+        for line, fields in body["rows"]:
+            self.lines.append(int(line))
+            try:  # the parser's fields: text, already stripped (strip() is then free; non-text fails here)
+                n = len(fields)
+                values = {name: v.strip() for name, i in positions if i < n and (v := fields[i])}
+            except (TypeError, AttributeError, KeyError):  # written some other way: take any value as text
+                values = {name: _text(fields[i]) for name, i in positions if i < len(fields) and _text(fields[i])}
+            self.values.append(values)
+
+    def _named_rows(self, rows: list[dict[str, Any]], layout: Layout) -> None:
         columns = layout.columns.items()
-        for row in body["rows"]:
+        for row in rows:
             raw = row["values"]
             self.lines.append(int(row["line"]))
-            try:  # the parser's bodies hold text, already stripped
-                values = {name: raw[column] for column, name in columns if raw.get(column)}
-                if any(value.__class__ is not str or value != value.strip() for value in values.values()):
-                    raise TypeError
-            except (TypeError, AttributeError):  # a body written some other way: take any value as text
-                values = {name: str(raw.get(column) or "").strip() for column, name in columns}
-            self.values.append(values)
+            values = {name: _text(raw.get(column)) for column, name in columns}
+            self.values.append({name: value for name, value in values.items() if value})
 
     def first(self, name: str) -> str:
         for values in self.values:
             if values.get(name):
                 return values[name]
         return ""
+
+
+def _has_extras(layout: Layout) -> bool:
+    found = _EXTRAS.get(id(layout))
+    if found is None or found[0] is not layout:
+        if len(_EXTRAS) > 64:
+            _EXTRAS.clear()
+        found = _EXTRAS[id(layout)] = (layout, any(name.startswith(EXTRA_PREFIX) for name in layout.columns.values()))
+    return found[1]
+
+
+_EXTRAS: dict[int, tuple[Layout, bool]] = {}
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+# (id(layout), header) -> (layout, [(canonical name, field index)]): one lookup per record instead of one per
+# column. The layout is kept in the entry so a recycled id can never match another layout.
+_POSITIONS: dict[tuple[int, tuple[str, ...]], tuple[Layout, list[tuple[str, int]]]] = {}
+
+
+def _positions(layout: Layout, columns: list[str]) -> list[tuple[str, int]]:
+    key = (id(layout), tuple(columns))
+    cached = _POSITIONS.get(key)
+    if cached is not None and cached[0] is layout:
+        return cached[1]
+    where: dict[str, int] = {}
+    for i, column in enumerate(columns):
+        where.setdefault(str(column), i)
+    positions = [(name, where[column]) for column, name in layout.columns.items() if column in where]
+    if len(_POSITIONS) > 64:
+        _POSITIONS.clear()
+    _POSITIONS[key] = (layout, positions)
+    return positions
 
 
 def map_order(
@@ -266,6 +318,8 @@ def _address(rows: _Rows) -> dict[str, str] | None:
 
 def _extra(rows: _Rows, lines: list[dict[str, Any]]) -> dict[str, Any]:
     extra: dict[str, Any] = {}
+    if not rows.extras:
+        return extra
     names = {name for values in rows.values for name in values if name.startswith(EXTRA_PREFIX)}
     for name in sorted(names):
         key = name.removeprefix(EXTRA_PREFIX)

@@ -15,6 +15,11 @@ dropped silently.
 Large files come as pages of at most `page_size` records, cut only where a new order starts. Rows of one order
 must then be adjacent across the cut: rows of an order met again after its page was handed out become a
 problem record of their own (with the reason), never a silent second half.
+
+A record's body is what was read, compactly, enough to map (or replay) it alone:
+`{"file": label, "layout": name, "columns": [header fields], "rows": [[line, [fields as split and stripped]], ...]}`
+- the header once per record rather than every column name per row. A row keeps all its fields, so one with
+too many or too few shows exactly that.
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ import csv
 import io
 import json
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from typing import Any
 
 from channelhub_connectors.marketplace.layouts import Layout
 from channelhub_connectors.marketplace.values import checker
@@ -66,7 +70,7 @@ class _Group:
     __slots__ = ("bad", "problems", "rows", "spans")
 
     def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[tuple[int, list[str]]] = []
         self.spans: list[tuple[int, int]] = []
         self.problems: list[str] = []
         self.bad: set[int] = set()
@@ -81,6 +85,7 @@ class FileParser:
         self.encoding = encoding
         self.page_size = page_size
         self._bad_lines: dict[int, str] = {}
+        self._body_head = ""
 
     # -- lines and rows ---------------------------------------------------------------------------------------
 
@@ -145,6 +150,8 @@ class FileParser:
             return []  # an empty file: nothing to import
         if file_problem is None:
             file_problem = self._check_header(header, start)
+        # Every body of this file starts alike: the file, the layout and the header, once per record.
+        self._body_head = _encode_body({"file": self.label, "layout": layout.name, "columns": header})[:-1] + ',"rows":'
         width = len(header)
         index = {column: i for i, column in enumerate(header)}
         checks = []
@@ -177,9 +184,7 @@ class FileParser:
                             check(value)
                         except ValueError as exc:
                             problems.append(f"line {start}: column {column!r}: {exc}")
-            row: dict[str, Any] = {"line": start, "values": dict(zip(header, fields, strict=False))}
-            if len(fields) > width:
-                row["extra_fields"] = fields[width:]
+            row = (start, fields)
 
             key = fields[group_index] if group_index is not None and group_index < len(fields) else ""
             if group_index is None:
@@ -242,10 +247,10 @@ class FileParser:
                 page.append(self._record(key, group.rows, group.spans))
         return page
 
-    def _body(self, rows: list[dict[str, Any]]) -> str:
-        return _encode_body({"file": self.label, "layout": self.layout.name, "rows": rows})
+    def _body(self, rows: list[tuple[int, list[str]]]) -> str:
+        return self._body_head + _encode_body(rows) + "}"
 
-    def _record(self, key: str, rows: list[dict[str, Any]], spans: list[tuple[int, int]]) -> RawRecord:
+    def _record(self, key: str, rows: list[tuple[int, list[str]]], spans: list[tuple[int, int]]) -> RawRecord:
         external_id = key if self.layout.group_by else None
         source = f"{self.label} {describe_lines(spans)}"
         return RawRecord(stream=STREAM, source=source, body=self._body(rows), external_id=external_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -50,6 +51,20 @@ def test_amazon_unshipped_report_maps_with_zero_prices_in_the_channel_currency(m
     assert order.shipping_address is not None and order.shipping_address.country == "DE"
     assert order.customer is not None and order.customer.email == "buyer1@marketplace.example"
     assert order.extra["quantity_to_ship"] == {"51000000000001": "2", "51000000000002": "1"}
+
+
+def test_body_in_the_older_named_form_maps_the_same(make_connector: Make) -> None:
+    """Inbox rows stored before the compact body (every column named per row) still map, as do odd values."""
+    connector = make_connector(orders_layout="amazon_unshipped_orders", currency="EUR")
+    record = good_records(connector, "amazon_unshipped.tsv")["302-1111111-2222222"]
+    body = json.loads(record.body)
+    named = {**body, "rows": [{"line": line, "values": dict(zip(body["columns"], fields, strict=True))}
+                              for line, fields in body["rows"]]}  # fmt: skip
+    del named["columns"]
+    odd = {**body, "rows": [[line, [f if f != "2" else 2 for f in fields]] for line, fields in body["rows"]]}
+    expected = connector.map_order(record)
+    for other in (named, odd):
+        assert connector.map_order(replace(record, body=json.dumps(other))) == expected
 
 
 def test_amazon_new_orders_columns_carry_prices_taxes_and_shipping(make_connector: Make) -> None:
