@@ -73,6 +73,9 @@ class Daemon:
         self.on_job = on_job
         self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"misfire_grace_time": None})
         self._stop = threading.Event()
+        # Set by the signal handler, which must take no lock: a handler runs on the main thread between two
+        # bytecodes, possibly while that thread holds the very lock Event.set() would need (inside Event.wait).
+        self._signalled: int | None = None
         self._lock = threading.Lock()
         self.jobs = plan_jobs(hub)
 
@@ -208,12 +211,14 @@ class Daemon:
         deadline = None if for_seconds is None else time.monotonic() + for_seconds
         self.start()
         try:
-            while not self._stop.is_set():
+            while not self._stop.is_set() and self._signalled is None:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     break
-                self._stop.wait(0.5 if remaining is None else min(0.5, remaining))
+                time.sleep(0.2 if remaining is None else min(0.2, remaining))
         finally:
+            if self._signalled is not None:
+                log.info("signal received", signal=signal.Signals(self._signalled).name)
             log.info("daemon stopping: waiting for running jobs to finish")
             self.shutdown()
             for signum, handler in previous.items():
@@ -222,8 +227,7 @@ class Daemon:
         return 0
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        log.info("signal received", signal=signal.Signals(signum).name)
-        self._stop.set()
+        self._signalled = signum  # no logging, no locks here: see __init__
 
 
 def _now() -> Any:
