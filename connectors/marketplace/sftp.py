@@ -31,6 +31,7 @@ from channelhub_connectors.marketplace.transport import (
     READ_BUFFER,
     as_patterns,
     free_name,
+    is_leftover,
     matches,
     temporary_name,
 )
@@ -256,6 +257,10 @@ class SftpTransport:
                     handle.set_pipelined(True)
                     handle.write(data)
                 self._replace(sftp, temporary, final)
+                for leftover in sftp.listdir(folder):
+                    if is_leftover(leftover, name):
+                        with contextlib.suppress(FileNotFoundError):
+                            sftp.remove(posixpath.join(folder, leftover))
             except Exception:
                 with contextlib.suppress(Exception):
                     sftp.remove(temporary)

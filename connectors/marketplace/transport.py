@@ -68,6 +68,14 @@ def temporary_name(name: str) -> str:
     return f".{name}.{uuid.uuid4().hex[:12]}.part"
 
 
+def is_leftover(candidate: str, name: str) -> bool:
+    """True for a temporary file of an earlier write of `name` that died before its rename (a killed process).
+
+    Outbound names are deterministic, so the retry of that write is the write of the same name: it sweeps them.
+    """
+    return candidate.startswith(f".{name}.") and candidate.endswith(".part")
+
+
 def free_name(name: str, taken: set[str]) -> str:
     """`name`, or `<stem>~<n><suffix>` with the smallest n not in `taken`."""
     if name not in taken:
@@ -126,6 +134,9 @@ class LocalFolderTransport:
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temporary, folder / name)
+            for leftover in folder.iterdir():
+                if is_leftover(leftover.name, name):
+                    leftover.unlink(missing_ok=True)
         except OSError as exc:
             temporary.unlink(missing_ok=True)
             raise _classify(exc, str(folder / name)) from None

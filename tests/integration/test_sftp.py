@@ -183,7 +183,16 @@ def test_write_atomic_replaces_a_file_with_and_without_posix_rename(
     transport = connector(server, tmp_path, known_hosts).transport
     assert isinstance(transport, SftpTransport)
     try:
+        # A write killed before its rename left its temporary file; the retry of that write sweeps it.
+        (server.root / "mp" / "outbox").mkdir(parents=True, exist_ok=True)
+        (server.root / "mp" / "outbox" / ".feed.tsv.0123456789ab.part").write_bytes(b"half a fi")
+        (server.root / "mp" / "outbox" / ".other.tsv.0123456789ab.part").write_bytes(b"not ours to sweep")
         transport.write_atomic("outbox", "feed.tsv", b"first\n")
+        assert sorted(p.name for p in (server.root / "mp" / "outbox").iterdir()) == [
+            ".other.tsv.0123456789ab.part",
+            "feed.tsv",
+        ]
+        (server.root / "mp" / "outbox" / ".other.tsv.0123456789ab.part").unlink()
         transport.write_atomic("outbox", "feed.tsv", b"second\n")
         server.behaviour.posix_rename = False
         transport.write_atomic("outbox", "feed.tsv", b"third\n")

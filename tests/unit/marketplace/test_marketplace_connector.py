@@ -137,7 +137,9 @@ def test_push_stock_writes_one_feed_named_from_the_keys_and_a_retry_rewrites_it(
     assert (root / "outbox" / expected).read_text() == (
         "sku\tprice\tquantity\thandling-time\tfulfillment-channel\nMUG-RED\t\t7\t\t\nTEA-1KG\t\t0\t\t\n"
     )
-    connector.push_stock(list(reversed(batch)))  # a retry of the same batch, in another order
+    # A retry of the same batch, in another order, after a process killed mid-write left its temporary file.
+    (root / "outbox" / f".{expected}.0123456789ab.part").write_text("sku\tpri")
+    connector.push_stock(list(reversed(batch)))
     assert sorted(p.name for p in (root / "outbox").iterdir()) == [expected]
     connector.push_stock([stock(4, "MUG-RED", 1)])
     assert len(list((root / "outbox").iterdir())) == 2
