@@ -84,7 +84,7 @@ def shipment_confirmation(request: FulfillmentRequest, layout: Layout, encoding:
     carrier = shipment.carrier.strip()
     base = {
         "order_id": request.order_external_id,
-        "ship_date": shipment.shipped_at.isoformat(),
+        "ship_date": shipment.shipped_at.replace(microsecond=0).isoformat(),  # whole seconds, as feeds carry it
         "carrier_code": layout.carrier_codes.get(carrier.lower(), OTHER_CARRIER),
         "carrier_name": carrier,
         "tracking_number": shipment.tracking_number,
