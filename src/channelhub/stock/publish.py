@@ -97,22 +97,24 @@ def publish(session: Session, skus: Iterable[str], policies: Sequence[ChannelSto
 
 
 def _latest_pending(session: Session, channels: set[str], skus: set[str]) -> dict[tuple[str, str], int | None]:
+    """The quantity of the newest pending stock row per (channel, sku) of `skus`.
+
+    ONE grouped read over the channels' pending stock rows, whatever the number of SKUs: the outbox has no index
+    on subject, so each IN-chunk of SKUs used to walk the same pending rows again (a pass per few hundred SKUs
+    per page, growing with the outbox).
+    """
+    newest = (
+        select(func.max(OUTBOX.c.id).label("id"))
+        .where(OUTBOX.c.kind == STOCK_KIND, OUTBOX.c.status == "pending", OUTBOX.c.channel.in_(sorted(channels)))
+        .group_by(OUTBOX.c.channel, OUTBOX.c.subject)
+        .subquery()
+    )
+    rows = session.execute(
+        select(OUTBOX.c.channel, OUTBOX.c.subject, OUTBOX.c.payload).join(newest, OUTBOX.c.id == newest.c.id)
+    )
     latest: dict[tuple[str, str], int | None] = {}
-    for chunk in chunked(sorted(skus)):
-        newest = (
-            select(func.max(OUTBOX.c.id))
-            .where(
-                OUTBOX.c.kind == STOCK_KIND,
-                OUTBOX.c.status == "pending",
-                OUTBOX.c.channel.in_(sorted(channels)),
-                OUTBOX.c.subject.in_(chunk),
-            )
-            .group_by(OUTBOX.c.channel, OUTBOX.c.subject)
-        )
-        rows = session.execute(
-            select(OUTBOX.c.channel, OUTBOX.c.subject, OUTBOX.c.payload).where(OUTBOX.c.id.in_(newest))
-        )
-        for channel, subject, payload in rows:
+    for channel, subject, payload in rows:
+        if subject in skus:
             latest[(channel, subject)] = payload.get("quantity") if isinstance(payload, dict) else None
     return latest
 
