@@ -37,7 +37,7 @@ ZERO = Decimal(0)
 
 
 class _Rows:
-    """The record's rows as {canonical field: stripped text} (empty values left out), with their file lines.
+    """The record's rows as {canonical field: stripped text} (empty text where a row has none), with their lines.
 
     Reads the parser's body (`columns` once, then each row's fields as a list) and the older form that named
     every column in every row ({"line", "values": {column: text}}), so inbox rows stored before still replay.
@@ -52,14 +52,15 @@ class _Rows:
         if columns is None:
             self._named_rows(body["rows"], layout)
             return
-        positions = _positions(layout, columns)
+        names = _names(layout, columns)
         for line, fields in body["rows"]:
             self.lines.append(int(line))
-            try:  # the parser's fields: text, already stripped (strip() is then free; non-text fails here)
-                n = len(fields)
-                values = {name: v.strip() for name, i in positions if i < n and (v := fields[i])}
-            except (TypeError, AttributeError, KeyError):  # written some other way: take any value as text
-                values = {name: _text(fields[i]) for name, i in positions if i < len(fields) and _text(fields[i])}
+            try:  # the parser's fields: text, already stripped ("".join refuses anything but text)
+                "".join(fields)
+                values = dict(zip(names, fields))  # noqa: B905 - a short or long row keeps what it has
+            except TypeError:  # written some other way: take any value as text
+                values = {name: _text(value) for name, value in zip(names, fields)}  # noqa: B905
+            values.pop(None, None)  # type: ignore[call-overload]
             self.values.append(values)
 
     def _named_rows(self, rows: list[dict[str, Any]], layout: Layout) -> None:
@@ -93,24 +94,27 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-# (id(layout), header) -> (layout, [(canonical name, field index)]): one lookup per record instead of one per
-# column. The layout is kept in the entry so a recycled id can never match another layout.
-_POSITIONS: dict[tuple[int, tuple[str, ...]], tuple[Layout, list[tuple[str, int]]]] = {}
+# (id(layout), header) -> (layout, the canonical name of each header column, None where the layout maps none):
+# built once per file instead of once per row. The layout is kept in the entry so a recycled id never matches.
+_NAMES: dict[tuple[int, tuple[str, ...]], tuple[Layout, list[str | None]]] = {}
 
 
-def _positions(layout: Layout, columns: list[str]) -> list[tuple[str, int]]:
+def _names(layout: Layout, columns: list[str]) -> list[str | None]:
     key = (id(layout), tuple(columns))
-    cached = _POSITIONS.get(key)
+    cached = _NAMES.get(key)
     if cached is not None and cached[0] is layout:
         return cached[1]
-    where: dict[str, int] = {}
-    for i, column in enumerate(columns):
-        where.setdefault(str(column), i)
-    positions = [(name, where[column]) for column, name in layout.columns.items() if column in where]
-    if len(_POSITIONS) > 64:
-        _POSITIONS.clear()
-    _POSITIONS[key] = (layout, positions)
-    return positions
+    names: list[str | None] = []
+    seen: set[str] = set()
+    for column in columns:
+        name = layout.columns.get(str(column))
+        names.append(name if name is not None and name not in seen else None)  # a repeated column: the first
+        if name is not None:
+            seen.add(name)
+    if len(_NAMES) > 64:
+        _NAMES.clear()
+    _NAMES[key] = (layout, names)
+    return names
 
 
 def map_order(

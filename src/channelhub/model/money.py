@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import pycountry
-from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 ISO_4217_CODES: frozenset[str] = frozenset(c.alpha_3 for c in pycountry.currencies)
 
@@ -39,10 +39,16 @@ DecimalAmount = Annotated[Decimal, BeforeValidator(_to_decimal)]
 
 def check_currency(code: str) -> str:
     """Return the upper-cased ISO 4217 code or raise ValueError naming it."""
+    if code in ISO_4217_CODES:  # nearly every code arrives upper-cased already
+        return code
     upper = code.strip().upper()
     if upper not in ISO_4217_CODES:
         raise ValueError(f"unknown ISO 4217 currency code: {code!r}")
     return upper
+
+
+# A plain function validator (no classmethod frame in between): every MoneyBag of an order runs it.
+CurrencyCode = Annotated[str, AfterValidator(check_currency)]
 
 
 class Money(BaseModel):
@@ -51,12 +57,7 @@ class Money(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     amount: DecimalAmount
-    currency: str
-
-    @field_validator("currency")
-    @classmethod
-    def _currency(cls, value: str) -> str:
-        return check_currency(value)
+    currency: CurrencyCode
 
     @classmethod
     def zero(cls, currency: str) -> Money:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from channelhub.model.money import DecimalAmount, MoneyBag, check_currency
+from channelhub.model.money import CurrencyCode, DecimalAmount, MoneyBag
 
 ISO_3166_ALPHA2: frozenset[str] = frozenset(c.alpha_2 for c in pycountry.countries)
 
@@ -163,8 +163,8 @@ class Order(BaseModel):
     number: str = ""
     placed_at: UtcDatetime
     updated_at: UtcDatetime
-    currency: str  # shop currency
-    presentment_currency: str | None = None
+    currency: CurrencyCode  # shop currency
+    presentment_currency: CurrencyCode | None = None
     financial_status: FinancialStatus
     fulfillment: ChannelFulfillment = ChannelFulfillment.UNFULFILLED
     cancelled_at: UtcDatetime | None = None
@@ -180,16 +180,6 @@ class Order(BaseModel):
     refunds: tuple[Refund, ...] = ()
     hold_reason: str = ""  # set by a mapper when the channel's status itself means "hold" (unknown status...)
     extra: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("currency")
-    @classmethod
-    def _currency(cls, value: str) -> str:
-        return check_currency(value)
-
-    @field_validator("presentment_currency")
-    @classmethod
-    def _presentment(cls, value: str | None) -> str | None:
-        return None if value is None else check_currency(value)
 
     @model_validator(mode="after")
     def _lines_unique(self) -> Order:

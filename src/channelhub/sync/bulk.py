@@ -79,22 +79,18 @@ def insert_rows(
         # A batch shares a handful of times (`now`), so each converts once. Equal aware datetimes are the same
         # instant, so they convert to the same stored value; a naive one raises on its first conversion.
         memo: dict[datetime, Any] = {}
-
-        def fix(value: datetime | None) -> Any:
-            if value is None:
-                return None
-            done = memo.get(value)
-            if done is None:
-                if len(memo) > _TIME_MEMO_LIMIT:
-                    memo.clear()
-                done = memo[value] = convert(value)
-            return done
-
         converted = []
         for row in rows:
             row = list(row)
             for i in times:
-                row[i] = fix(row[i])
+                value = row[i]
+                if value is not None:
+                    done = memo.get(value)
+                    if done is None:
+                        if len(memo) > _TIME_MEMO_LIMIT:
+                            memo.clear()
+                        done = memo[value] = convert(value)
+                    row[i] = done
             converted.append(row)
         rows = converted
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
