@@ -117,3 +117,15 @@ def test_cancelling_a_shipped_order_is_a_reported_conflict(database: Database) -
     report = apply(database, later(order, 2, cancelled_at=BASE_TIME + timedelta(hours=2)))
     assert order_row(database, "x1").state == "shipped"
     assert report.conflicts and "cannot cancel" in report.conflicts[0]
+
+
+def test_stored_document_is_the_whole_order(database: Database) -> None:
+    """The document leaves out fields at their defaults, yet validates back to exactly the order applied."""
+    from channelhub.model.orders import Order
+
+    stock(database, {"SKU-1": 10})
+    order = make_order("doc", [("SKU-1", 2)])
+    apply(database, order)
+    document = order_row(database, "doc").document
+    assert "refunds" not in document  # a default, left out
+    assert Order.model_validate(document) == order
