@@ -182,15 +182,17 @@ def _build(rows: _Rows, layout: Layout, *, channel: str, sku_map: Mapping[str, s
         quantity = parse_int(values.get("quantity", "") or "0")
         if quantity <= 0:
             raise ValueError(f"line {line_number}: quantity must be positive, not {quantity}")
-        line_price = _amount(values, "line_price", line_number)
-        unit_price = _amount(values, "unit_price", line_number)
+        # Empty cells (most optional amounts of most rows) are skipped without a call.
+        get = values.get
+        line_price = _amount(text, "line_price", line_number) if (text := get("line_price")) else None
+        unit_price = _amount(text, "unit_price", line_number) if (text := get("unit_price")) else None
         if unit_price is None:
             unit_price = line_price / quantity if line_price is not None else ZERO
         line_total = line_price if line_price is not None else unit_price * quantity
-        tax = _amount(values, "line_tax", line_number)
-        discount = _amount(values, "line_discount", line_number)
-        shipping = _amount(values, "shipping_price", line_number)
-        shipping_tax = _amount(values, "shipping_tax", line_number)
+        tax = _amount(text, "line_tax", line_number) if (text := get("line_tax")) else None
+        discount = _amount(text, "line_discount", line_number) if (text := get("line_discount")) else None
+        shipping = _amount(text, "shipping_price", line_number) if (text := get("shipping_price")) else None
+        shipping_tax = _amount(text, "shipping_tax", line_number) if (text := get("shipping_tax")) else None
         subtotal += line_total
         if tax is not None:
             line_tax_total += tax
@@ -220,7 +222,8 @@ def _build(rows: _Rows, layout: Layout, *, channel: str, sku_map: Mapping[str, s
         taxes = ({"title": "shipping tax", "amount": bag(shipping_tax_total)},) if shipping_tax_total else ()
         shipping_lines = ({"title": rows.first("ship_service"), "price": bag(shipping_total), "taxes": taxes},)
     tax_total = line_tax_total + shipping_tax_total
-    order_total = _amount(rows.values[0], "order_total", rows.lines[0])
+    total_text = rows.values[0].get("order_total")
+    order_total = _amount(total_text, "order_total", rows.lines[0]) if total_text else None
     if order_total is None:
         order_total = subtotal + shipping_total - discount_total + (ZERO if layout.prices_include_tax else tax_total)
 
@@ -255,10 +258,7 @@ def _build(rows: _Rows, layout: Layout, *, channel: str, sku_map: Mapping[str, s
     )
 
 
-def _amount(values: Mapping[str, str], name: str, line_number: int) -> Decimal | None:
-    text = values.get(name, "")
-    if not text:
-        return None
+def _amount(text: str, name: str, line_number: int) -> Decimal:
     try:
         return parse_decimal(text)
     except ValueError as exc:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -31,9 +31,11 @@ from channelhub.sync.bulk import insert_rows
 HOLDING_STATES = ("reserved", "committed")
 
 
-@dataclass(frozen=True)
-class LineRequest:
-    """One order line to reserve. `locations`: where it may be served from (None: any location)."""
+class LineRequest(NamedTuple):
+    """One order line to reserve. `locations`: where it may be served from (None: any location).
+
+    A NamedTuple, not a frozen dataclass: an import builds one per order line, and this is three times cheaper.
+    """
 
     order_id: int
     order_line_id: int

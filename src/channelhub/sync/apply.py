@@ -269,11 +269,14 @@ def _insert_new(
     report.created += len(orders)
     requests = []
     position = 0
+    where: dict[str, tuple[str, ...] | None] = {}  # locations per channel
     for oid, order, (state, _kind, _reason) in zip(ids, orders, initial, strict=True):
         placed = OrderState.PLACED.value
         log.add(oid, at, None, placed, source, "")
         if state == OrderState.CONFIRMED:
-            locations = locations_for(order.channel, policies)
+            if order.channel not in where:
+                where[order.channel] = locations_for(order.channel, policies)
+            locations = where[order.channel]
             for line in order.lines:
                 requests.append(ledger.LineRequest(oid, line_ids[position], line.sku, line.quantity, locations))
                 position += 1

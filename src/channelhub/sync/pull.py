@@ -46,7 +46,7 @@ INBOX_COLUMNS = ("channel", "stream", "source", "external_id", "delivery_id", "b
 _EXTERNAL_ID, _DELIVERY, _STATUS, _REASON = 3, 4, 6, 7
 
 ORDERS_STREAM = "orders"
-MAP_SLICE = 1000  # records mapped and applied together within a page's transaction
+MAP_SLICE = 2500  # records mapped and applied together within a page's transaction
 
 
 @dataclass
