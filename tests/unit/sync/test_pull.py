@@ -168,3 +168,25 @@ def test_the_cursor_is_stored_per_channel(database: Database) -> None:
     pull(database, FakeOrderSource(pages=[[make_order("8001")]]))
     with database.transaction() as session:
         assert session.scalar(select(CursorRow.value).where(CursorRow.stream == "orders")) == "cursor-0"
+
+
+def test_a_large_pull_on_postgresql_analyzes_the_tables_it_looks_up(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without statistics PostgreSQL scans every order of the channel per lookup; a pull past the threshold
+    (lowered here) leaves them analyzed. SQLite needs no statistics for these plans and is left alone."""
+    from sqlalchemy import text
+
+    from channelhub.sync import pull as pull_module
+
+    monkeypatch.setattr(pull_module, "ANALYZE_FIRST", 2)
+    stock(database, {"SKU-1": 10})
+    pull(database, FakeOrderSource(pages=[[make_order("a1"), make_order("a2")], [make_order("a3")]]))
+    if not database.is_postgres:
+        return
+    with database.transaction() as s:
+        analyzed = s.execute(
+            text("SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL AND relname = ANY(:t)"),
+            {"t": list(pull_module.ANALYZED_TABLES)},
+        ).scalars()
+        assert set(analyzed) == set(pull_module.ANALYZED_TABLES)
