@@ -55,13 +55,14 @@ class _Rows:
         names = _names(layout, columns)
         for line, fields in body["rows"]:
             self.lines.append(int(line))
+            values: dict[str | None, str]
             try:  # the parser's fields: text, already stripped ("".join refuses anything but text)
                 "".join(fields)
                 values = dict(zip(names, fields))  # noqa: B905 - a short or long row keeps what it has
             except TypeError:  # written some other way: take any value as text
                 values = {name: _text(value) for name, value in zip(names, fields)}  # noqa: B905
-            values.pop(None, None)  # type: ignore[call-overload]
-            self.values.append(values)
+            values.pop(None, None)  # the header's columns the layout does not map
+            self.values.append(values)  # type: ignore[arg-type]  # no None key left
 
     def _named_rows(self, rows: list[dict[str, Any]], layout: Layout) -> None:
         columns = layout.columns.items()

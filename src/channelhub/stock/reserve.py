@@ -75,7 +75,9 @@ class _Plan:
         ]
 
 
-def reserve_lines(session: Session, requests: Sequence[LineRequest]) -> list[ReserveOutcome]:
+def reserve_lines(
+    session: Session, requests: Sequence[LineRequest], *, fresh_lines: bool = False
+) -> list[ReserveOutcome]:
     """Reserve every requested line; return one outcome per order, in order of first appearance.
 
     Per order all-or-nothing: either all of its lines hold stock afterwards or none of them changed. A line is
@@ -85,6 +87,9 @@ def reserve_lines(session: Session, requests: Sequence[LineRequest]) -> list[Res
     A line that already holds a reservation (reserved or committed) is not reserved again, so calling twice for
     the same order is harmless. Lines with quantity 0 hold nothing. Runs in the caller's transaction, never
     commits. Raises ValueError for a negative quantity, naming the order and line.
+
+    `fresh_lines=True`: the caller inserted every requested line in this transaction, so none can hold a
+    reservation yet and the lookup for them is skipped.
     """
     orders: dict[int, list[LineRequest]] = {}
     for line in requests:
@@ -98,7 +103,9 @@ def reserve_lines(session: Session, requests: Sequence[LineRequest]) -> list[Res
     # Our statements are Core ones, which do not autoflush: the caller's pending order rows must exist first.
     session.flush()
     plan = _read_plan(session, {line.sku for line in requests})
-    held = _lines_already_holding(session, [line.order_line_id for line in requests])
+    held: set[int] = set()
+    if not fresh_lines:
+        held = _lines_already_holding(session, [line.order_line_id for line in requests])
     pending: dict[int, list[LineRequest]] = {
         order_id: [line for line in lines if line.quantity > 0 and line.order_line_id not in held]
         for order_id, lines in orders.items()

@@ -289,7 +289,7 @@ def _insert_new(
                 report.held += 1
     failed: list[dict[str, Any]] = []
     if requests:
-        for outcome in ledger.reserve_lines(session, requests):
+        for outcome in ledger.reserve_lines(session, requests, fresh_lines=True):  # lines inserted just above
             report.touched_skus |= set(outcome.skus)
             if outcome.ok:
                 log.add(outcome.order_id, at, OrderState.PLACED.value, OrderState.CONFIRMED.value, source, "")
