@@ -273,6 +273,8 @@ class OutboxRow(Base):
         UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
         Index("ix_outbox_due", "status", "channel", "due_at"),
         Index("ix_outbox_batch", "batch_key"),
+        # Publish and the dispatcher look up the newest pending or in-flight write of a SKU for a channel.
+        Index("ix_outbox_subject", "channel", "subject", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
