@@ -17,7 +17,8 @@ from channelhub.runtime import Hub
 from channelhub.stock import ledger
 from channelhub.stock.publish import publish, sellable_by_channel
 from channelhub.store.tables import StockMovementRow
-from channelhub.sync.apply import ApplyReport, release_holds
+from channelhub.sync.apply import ApplyReport
+from channelhub.sync.holds import release_holds
 
 stock_app = typer.Typer(help="Look at and change stock levels.", no_args_is_help=True)
 app.add_typer(stock_app, name="stock")

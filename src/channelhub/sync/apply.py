@@ -32,7 +32,6 @@ from channelhub.model.orders import ChannelFulfillment, Order
 from channelhub.stock import ledger
 from channelhub.stock import publish as stock_publish
 from channelhub.stock.policy import ChannelStockPolicy
-from channelhub.store import Database
 from channelhub.store.tables import OutboxRow
 from channelhub.sync.bulk import allocate_ids, insert_rows
 from channelhub.sync.transitions import (
@@ -478,16 +477,3 @@ def _replace_lines_if_changed(session: Session, order_id: int, order: Order) -> 
             for e, s, q in sorted(wanted)
         ],
     )  # fmt: skip
-
-
-def release_holds(
-    db: Database,
-    policies: Sequence[ChannelStockPolicy],
-    skus: Iterable[str] | None = None,
-    *,
-    now: datetime | None = None,
-) -> ApplyReport:
-    """Retry orders on hold for stock, oldest first, in their own transaction (see `channelhub.sync.holds`)."""
-    from channelhub.sync.holds import release_holds as release
-
-    return release(db, policies, skus, now=now)

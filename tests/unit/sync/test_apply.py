@@ -9,7 +9,8 @@ from sync_helpers import POLICIES, events, on_hand, order_row, outbox, reserved,
 from channelhub.model.orders import ChannelFulfillment, FinancialStatus
 from channelhub.stock import ledger
 from channelhub.store import Database
-from channelhub.sync.apply import apply_orders, release_holds
+from channelhub.sync.apply import apply_orders
+from channelhub.sync.holds import release_holds
 from channelhub.testing.fakes import BASE_TIME, make_order
 
 
