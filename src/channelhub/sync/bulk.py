@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-import psycopg
 from sqlalchemy import JSON, Table, text
 from sqlalchemy.orm import Session
 
@@ -103,7 +102,12 @@ def insert_rows(
             converted.append(row)
         rows = converted
     driver = session.connection().connection.driver_connection
-    cursor = psycopg.RawCursor(driver) if dialect == "postgresql" else driver.cursor()  # type: ignore[union-attr,arg-type]
+    if dialect == "postgresql":
+        import psycopg  # only here: SQLite installs (the default) do not have the postgres extra
+
+        cursor = psycopg.RawCursor(driver)  # type: ignore[arg-type]
+    else:
+        cursor = driver.cursor()  # type: ignore[union-attr]
     try:
         if dialect == "postgresql":
             # Multi-row VALUES with server-side placeholders (a RawCursor: psycopg does not re-parse the long
