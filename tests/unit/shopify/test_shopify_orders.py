@@ -203,3 +203,25 @@ def test_push_stock_repeated_with_the_same_keys_is_safe(fake_connector) -> None:
     assert connector.push_stock(updates)[0].ok
     assert connector.push_stock(updates)[0].ok  # Shopify replays the first answer for the same @idempotent key
     assert shop.set_calls == 1 and shop.available("A") == 3
+
+
+def test_a_webhook_delivered_twice_and_the_same_order_polled_yield_one_order(sqlite_database, fake_connector) -> None:
+    from sqlalchemy import func, select
+
+    from channelhub.store.tables import OrderRow
+    from channelhub.sync.pull import apply_records, run_pull
+
+    connector, shop, _ = fake_connector()
+    body = json.dumps(samples.rest_order(1)).encode()
+    headers = _headers("orders/create", body, delivery="d-42")
+    assert connector.verify_webhook(headers, body)
+    first = apply_records(sqlite_database, connector, connector.parse_webhook(headers, body), ())
+    again = apply_records(sqlite_database, connector, connector.parse_webhook(headers, body), ())
+    assert first.applied == 1 and again.duplicates == 1 and again.applied == 0
+    shop.orders.append(samples.graphql_order(1))  # the poll sees the same order the webhook announced
+    polled = run_pull(sqlite_database, connector, policies=(), overlap=timedelta(minutes=5), now=NOW)
+    assert polled.records == 1
+    with sqlite_database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(OrderRow)) == 1
+        (document,) = session.scalars(select(OrderRow.document))
+    assert Order.model_validate(document) == connector.map_order(connector.parse_webhook(headers, body)[0])
