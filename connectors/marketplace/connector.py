@@ -29,7 +29,7 @@ from channelhub_connectors.marketplace.layouts import Layout, find_layout, layou
 from channelhub_connectors.marketplace.parser import FileParser, parse_all
 from channelhub_connectors.marketplace.sftp import SftpTransport
 from channelhub_connectors.marketplace.transport import FileTransport, LocalFolderTransport
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from channelhub.errors import ConfigError, Fatal, Skippable
 from channelhub.model.orders import Order
@@ -44,6 +44,7 @@ from channelhub.ports import (
     RawRecord,
     StockUpdate,
     WriteResult,
+    settings_as,
 )
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class MarketplaceConnector(Connector):
     limits = BatchLimits(stock_per_call=500, fulfillments_per_call=1)
 
     def __init__(self, config: BaseModel | Mapping[str, Any], context: ConnectorContext) -> None:
-        settings = _settings(config, context.channel)
+        settings = settings_as(MarketplaceSettings, config, context.channel)
         super().__init__(settings, context)
         self.settings = settings
         self._search_path = layout_search_path(context.mapping_dirs)
@@ -216,15 +217,3 @@ class MarketplaceConnector(Connector):
 
     def close(self) -> None:
         self.transport.close()
-
-
-def _settings(config: BaseModel | Mapping[str, Any], channel: str) -> MarketplaceSettings:
-    if isinstance(config, MarketplaceSettings):
-        return config
-    data = config.model_dump(exclude_unset=True) if isinstance(config, BaseModel) else dict(config)
-    try:
-        return MarketplaceSettings.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(first["msg"], where=f"channel {channel}: settings.{key}") from None

@@ -17,9 +17,9 @@ from channelhub_connectors.shopify import fulfillment, inventory, mapper, orders
 from channelhub_connectors.shopify.client import ShopifyClient
 from channelhub_connectors.shopify.config import ShopifySettings
 from channelhub_connectors.shopify.shapes import numeric_id
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from channelhub.errors import ConfigError, Skippable
+from channelhub.errors import Skippable
 from channelhub.model.orders import Order
 from channelhub.ports import (
     BatchLimits,
@@ -33,6 +33,7 @@ from channelhub.ports import (
     RefundRequest,
     StockUpdate,
     WriteResult,
+    settings_as,
 )
 
 
@@ -59,7 +60,7 @@ class ShopifyConnector(Connector):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        settings = _settings(config, context.channel)
+        settings = settings_as(ShopifySettings, config, context.channel)
         super().__init__(settings, context)
         self.settings = settings
         self.where = f"channel {context.channel}"
@@ -179,15 +180,3 @@ class ShopifyConnector(Connector):
 
 def _refuse(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("channelhub inspect works offline", request=request)
-
-
-def _settings(config: BaseModel | Mapping[str, Any], channel: str) -> ShopifySettings:
-    if isinstance(config, ShopifySettings):
-        return config
-    data = config.model_dump(exclude_unset=True) if isinstance(config, BaseModel) else dict(config)
-    try:
-        return ShopifySettings.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(first["msg"], where=f"channel {channel}: settings.{key}") from None

@@ -19,7 +19,7 @@ from channelhub_connectors.woocommerce.config import WooCommerceSettings
 from channelhub_connectors.woocommerce.orders import STREAM, LineSkuResolver, pull_orders
 from channelhub_connectors.woocommerce.stock import Catalogue, StockPusher
 from channelhub_connectors.woocommerce.tracking import TrackingPusher
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from channelhub.errors import ConfigError, Fatal
 from channelhub.model.orders import Order
@@ -34,6 +34,7 @@ from channelhub.ports import (
     RawRecord,
     StockUpdate,
     WriteResult,
+    settings_as,
 )
 
 INSPECT_SETTINGS = {"store_url": "https://inspect.invalid", "consumer_key": "-", "consumer_secret": "-"}
@@ -50,7 +51,7 @@ class WooCommerceConnector(Connector):
     limits = BatchLimits(stock_per_call=100, fulfillments_per_call=1)
 
     def __init__(self, config: BaseModel | Mapping[str, Any], context: ConnectorContext) -> None:
-        settings = _settings(config, context.channel)
+        settings = settings_as(WooCommerceSettings, config, context.channel)
         super().__init__(settings, context)
         self.settings = settings
         session = context.transport if isinstance(context.transport, requests.Session) else None
@@ -118,15 +119,3 @@ class WooCommerceConnector(Connector):
 
     def close(self) -> None:
         self.client.close()
-
-
-def _settings(config: BaseModel | Mapping[str, Any], channel: str) -> WooCommerceSettings:
-    if isinstance(config, WooCommerceSettings):
-        return config
-    data = config.model_dump() if isinstance(config, BaseModel) else dict(config)
-    try:
-        return WooCommerceSettings.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(first["msg"], where=f"channel {channel}: settings.{key}") from None

@@ -20,12 +20,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from channelhub.errors import ConfigError
 from channelhub.model.orders import Order
 from channelhub.model.shipments import Shipment
+
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
 
 class Capability(StrEnum):
@@ -231,6 +234,23 @@ class Connector:
 
     def close(self) -> None:
         return None
+
+
+def settings_as(model: type[SettingsT], config: BaseModel | Mapping[str, Any], channel: str) -> SettingsT:
+    """A connector's settings as its own `model`, from a validated model or a plain mapping (tests, inspect).
+
+    A mapping that does not validate raises ConfigError naming the channel and the first bad key, so a connector
+    built by hand fails the way a config file does.
+    """
+    if isinstance(config, model):
+        return config
+    data = config.model_dump(exclude_unset=True) if isinstance(config, BaseModel) else dict(config)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(first["msg"], where=f"channel {channel}: settings.{key}") from None
 
 
 class EmptySettings(BaseModel):
