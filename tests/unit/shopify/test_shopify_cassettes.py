@@ -171,3 +171,20 @@ def test_a_marketplace_sale_moves_shopify_stock_in_one_set_call_per_250_skus_and
     assert counted_in.calls == 2 and sale.calls == 2 and unchanged.calls == 0
     assert {q["quantity"] for batch in sets[2:] for q in batch} == {9}
     assert {q["changeFromQuantity"] for batch in sets[2:] for q in batch} == {10}  # what Shopify confirmed before
+
+
+@pytest.mark.parametrize("status", [200, 429])
+def test_throttled_with_either_status_is_waited_out(fake_connector, status: int) -> None:
+    from datetime import timedelta
+
+    from channelhub_connectors.shopify import samples
+    from channelhub_connectors.shopify.testing import FakeShop
+    from scenarios import NOW
+
+    from channelhub.ports import PullRequest
+
+    shop = FakeShop(orders=[samples.graphql_order(1)], throttle_status=status, faults=["throttled"])
+    connector, shop, clock = fake_connector(shop)
+    pages = list(connector.pull_orders(PullRequest("2026-01-01T00:00:00Z", timedelta(minutes=5), NOW)))
+    assert [r.external_id for p in pages for r in p.records] == ["820001"]
+    assert connector.client.throttled == 1 and len(clock.sleeps) == 1 and clock.sleeps[0] > 0
