@@ -126,6 +126,10 @@ class MarketplaceConnector(Connector):
         """Every file in the inbox, in name order; see the module docstring for pages, hashes and the move."""
         inbox = self.settings.inbox
         for name in self.transport.list_files(inbox, self.settings.patterns):
+            if not self.transport.exists(inbox, name):
+                # Taken away between the listing and now (by whoever put it there): nothing to import, no error.
+                log.info("channel %s: %s/%s left the inbox before it was read", self.channel, inbox, name)
+                continue
             yield from self._pull_file(name)
 
     def _pull_file(self, name: str) -> Iterator[PulledPage]:

@@ -195,3 +195,17 @@ def test_a_shipped_sku_without_a_channel_line_is_skippable(make_connector: Make,
     with pytest.raises(Skippable, match="no channel line id for SKU 'LAMP'"):
         make_connector().push_fulfillment(fulfillment((ShipmentLine(sku="LAMP", quantity=1),)))
     assert not (root / "outbox").exists()
+
+
+def test_a_file_taken_away_after_the_listing_is_passed_over(make_connector: Make, root: Path) -> None:
+    connector = make_connector()
+    (root / "inbox" / "a.csv").write_text("order_id\n")
+    listed = connector.transport.list_files
+
+    def list_then_lose(directory: str, pattern: object) -> list[str]:
+        names = listed(directory, pattern)  # type: ignore[arg-type]
+        (root / "inbox" / "a.csv").unlink()  # the marketplace pulled its file back
+        return names
+
+    connector.transport.list_files = list_then_lose  # type: ignore[method-assign]
+    assert list(connector.pull_orders(REQUEST)) == []
