@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +24,16 @@ from channelhub_connectors.woocommerce.fake_store import FakeStore, make_order, 
 from requests.adapters import HTTPAdapter
 
 from channelhub.errors import ChannelhubError
-from channelhub.model.shipments import Shipment, ShipmentLine
-from channelhub.ports import ConnectorContext, FulfillmentRequest, PullRequest, StockUpdate
+from channelhub.ports import ConnectorContext, PullRequest
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from woo_scenarios import NOW, OVERLAP, STOCK_UPDATES, fulfilment  # noqa: E402
+
 HOST = "shop.example.test"
 STORE_URL = f"https://{HOST}"
 KEY, SECRET = "ck_recording_key_0123456789", "cs_recording_secret_0123456789"
-NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
-OVERLAP = timedelta(minutes=5)
 
 VCR_OPTIONS: dict[str, Any] = {
     "match_on": ["method", "scheme", "host", "port", "path", "query", "body"],
@@ -99,31 +99,7 @@ def variations(store: FakeStore, connector: WooCommerceConnector) -> None:
 
 def stock_batch(store: FakeStore, connector: WooCommerceConnector) -> None:
     store.refuse_items[11] = (400, "woocommerce_rest_invalid_product_stock", "Stock cannot be set for this product.")
-    updates = [
-        StockUpdate("TEE-PLAIN", 7, "k-tee"),
-        StockUpdate("MUG", 2, "k-mug"),
-        StockUpdate("POSTER", 9, "k-poster"),
-        StockUpdate("HOODIE-S", 1, "k-hs"),
-        StockUpdate("HOODIE-M", 0, "k-hm"),
-        StockUpdate("NOPE", 3, "k-nope"),
-    ]
-    connector.push_stock(updates)
-
-
-def fulfilment(order_id: int) -> FulfillmentRequest:
-    return FulfillmentRequest(
-        order_external_id=str(order_id),
-        order_number=str(order_id),
-        shipment=Shipment(
-            carrier="Colissimo",
-            tracking_number="6A12345678901",
-            tracking_url="https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901",
-            shipped_at=datetime(2024, 5, 20, 15, 0, tzinfo=UTC),
-            lines=(ShipmentLine(sku="TEE-PLAIN", quantity=2),),
-        ),
-        line_external_ids={"TEE-PLAIN": f"{order_id * 100 + 1}"},
-        idempotency_key=f"ful-{order_id}",
-    )
+    connector.push_stock(STOCK_UPDATES)
 
 
 def tracking_extension(store: FakeStore, connector: WooCommerceConnector) -> None:

@@ -3,19 +3,15 @@ the cassette does not hold fails the test). Regenerate them with tests/cassettes
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 import vcr
 from woo_helpers import CASSETTES, KEY, SECRET, connector
+from woo_scenarios import NOW, OVERLAP, STOCK_UPDATES, fulfilment
 
 from channelhub.errors import Fatal, RateLimited
 from channelhub.model.orders import ChannelFulfillment, FinancialStatus
-from channelhub.model.shipments import Shipment, ShipmentLine
-from channelhub.ports import FulfillmentRequest, PullRequest, StockUpdate
+from channelhub.ports import PullRequest
 
-NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
-OVERLAP = timedelta(minutes=5)
 REPLAY = vcr.VCR(
     record_mode="none",
     match_on=["method", "scheme", "host", "port", "path", "query", "body"],
@@ -84,16 +80,8 @@ def test_variation_lines_take_their_own_sku_then_the_parents() -> None:
 
 def test_stock_batch_reads_per_item_errors_one_by_one() -> None:
     woo = connector()
-    updates = [
-        StockUpdate("TEE-PLAIN", 7, "k-tee"),
-        StockUpdate("MUG", 2, "k-mug"),
-        StockUpdate("POSTER", 9, "k-poster"),
-        StockUpdate("HOODIE-S", 1, "k-hs"),
-        StockUpdate("HOODIE-M", 0, "k-hm"),
-        StockUpdate("NOPE", 3, "k-nope"),
-    ]
     with cassette("stock_batch") as tape:
-        results = {r.idempotency_key: r for r in woo.push_stock(updates)}
+        results = {r.idempotency_key: r for r in woo.push_stock(STOCK_UPDATES)}
         assert tape.all_played
         posts = [r for r in tape.requests if r.method == "POST"]
     assert sorted(r.path for r in posts) == [
@@ -109,27 +97,11 @@ def test_stock_batch_reads_per_item_errors_one_by_one() -> None:
     assert not results["k-nope"].ok and "neither a product nor a variation" in (results["k-nope"].error or "")
 
 
-def _fulfilment(order_id: int) -> FulfillmentRequest:
-    return FulfillmentRequest(
-        order_external_id=str(order_id),
-        order_number=str(order_id),
-        shipment=Shipment(
-            carrier="Colissimo",
-            tracking_number="6A12345678901",
-            tracking_url="https://www.laposte.fr/outils/suivre-vos-envois?code=6A12345678901",
-            shipped_at=datetime(2024, 5, 20, 15, 0, tzinfo=UTC),
-            lines=(ShipmentLine(sku="TEE-PLAIN", quantity=2),),
-        ),
-        line_external_ids={"TEE-PLAIN": f"{order_id * 100 + 1}"},
-        idempotency_key=f"ful-{order_id}",
-    )
-
-
 def test_tracking_by_extension_then_completed_and_a_retry_writes_nothing() -> None:
     woo = connector(shipment_tracking=True)
     with cassette("tracking_extension") as tape:
-        woo.push_fulfillment(_fulfilment(301))
-        woo.push_fulfillment(_fulfilment(301))
+        woo.push_fulfillment(fulfilment(301))
+        woo.push_fulfillment(fulfilment(301))
         assert tape.all_played
         writes = [(r.method, r.path) for r in tape.requests if r.method in ("POST", "PUT")]
     assert writes == [
@@ -141,8 +113,8 @@ def test_tracking_by_extension_then_completed_and_a_retry_writes_nothing() -> No
 def test_tracking_by_customer_note_then_completed_and_a_retry_writes_nothing() -> None:
     woo = connector()
     with cassette("tracking_note") as tape:
-        woo.push_fulfillment(_fulfilment(302))
-        woo.push_fulfillment(_fulfilment(302))
+        woo.push_fulfillment(fulfilment(302))
+        woo.push_fulfillment(fulfilment(302))
         assert tape.all_played
         writes = [r for r in tape.requests if r.method in ("POST", "PUT")]
     assert [(r.method, r.path) for r in writes] == [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from channelhub.ports import ConnectorContext
 
 TESTS = Path(__file__).resolve().parents[2]
 CASSETTES = TESTS / "cassettes" / "woocommerce"
+sys.path.insert(0, str(CASSETTES))  # woo_scenarios: what record.py records and the replay tests send
 FIXTURES = TESTS / "fixtures" / "woocommerce"
 STORE_URL = "https://shop.example.test"
 KEY, SECRET = "ck_recording_key_0123456789", "cs_recording_secret_0123456789"
