@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Dialect, Table, TypeDecorator, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -162,6 +162,18 @@ def _initial(order: Order) -> tuple[OrderState, str, str]:
     return OrderState.CONFIRMED, "", ""
 
 
+class _Pass(NamedTuple):
+    """What every step of one apply_orders call shares: its transaction, where the orders came from, the stock
+    policies, the time, the event log flushed at the end, and the report being filled."""
+
+    session: Session
+    source: str
+    policies: Sequence[ChannelStockPolicy]
+    at: datetime
+    log: EventLog
+    report: ApplyReport
+
+
 def apply_orders(
     session: Session,
     orders: Sequence[Order],
@@ -175,6 +187,7 @@ def apply_orders(
     at = now_or_utcnow(now)
     report = ApplyReport()
     log = EventLog()
+    run = _Pass(session, source, policies, at, log, report)
     # Within one batch the newest version of each order wins; the rest are stale by definition.
     latest: dict[tuple[str, str], Order] = {}
     for order in orders:
@@ -202,9 +215,9 @@ def apply_orders(
             else:
                 report.unchanged += 1
         if fresh:
-            _insert_new(session, fresh, source=source, policies=policies, at=at, log=log, report=report)
+            _insert_new(run, fresh)
         for order, stored in newer:
-            _apply_update(session, order, stored, source=source, policies=policies, at=at, log=log, report=report)
+            _apply_update(run, order, stored)
     log.flush(session)
     if publish and report.touched_skus:
         publish_skus(session, report.touched_skus, policies, cause=f"orders:{source}")
@@ -241,16 +254,8 @@ _NEW_ORDER_COLUMNS = (
 _NEW_LINE_COLUMNS = ("order_id", "external_id", "sku", "quantity", "shipped_quantity", "returned_quantity")
 
 
-def _insert_new(
-    session: Session,
-    orders: list[Order],
-    *,
-    source: str,
-    policies: Sequence[ChannelStockPolicy],
-    at: datetime,
-    log: EventLog,
-    report: ApplyReport,
-) -> None:
+def _insert_new(run: _Pass, orders: list[Order]) -> None:
+    session, source, policies, at, log, report = run
     initial = [_initial(o) for o in orders]
     rows = [
         (order.channel, order.external_id, order.number, state.value, kind, reason, order.financial_status.value,
@@ -312,20 +317,11 @@ def _insert_new(
             if oid in held_ids:
                 state, kind = OrderState.ON_HOLD, HOLD_STOCK
             stored = _Stored(oid, order.updated_at, state, kind, reason)
-            _channel_fulfilment(session, order, stored, source=source, policies=policies, at=at, log=log, report=report)
+            _channel_fulfilment(run, order, stored)
 
 
-def _apply_update(
-    session: Session,
-    order: Order,
-    stored: _Stored,
-    *,
-    source: str,
-    policies: Sequence[ChannelStockPolicy],
-    at: datetime,
-    log: EventLog,
-    report: ApplyReport,
-) -> None:
+def _apply_update(run: _Pass, order: Order, stored: _Stored) -> None:
+    session, source, at, log, report = run.session, run.source, run.at, run.log, run.report
     columns = _order_columns(order, at)
     columns["document"] = bindparam("document", columns.pop("document"), type_=SerializedJSON())
     session.execute(update(ORDERS).where(ORDERS.c.id == stored.id).values(**columns))
@@ -341,7 +337,7 @@ def _apply_update(
                 report.cancelled += 1
             return
         if order.fulfillment in (ChannelFulfillment.FULFILLED, ChannelFulfillment.DELIVERED):
-            _channel_fulfilment(session, order, stored, source=source, policies=policies, at=at, log=log, report=report)
+            _channel_fulfilment(run, order, stored)
             return
         if state == OrderState.CONFIRMED and order.hold_reason:
             report.touched_skus |= ledger.release_order(session, stored.id, f"held by the channel: {order.hold_reason}")
@@ -350,29 +346,20 @@ def _apply_update(
             report.held += 1
             return
         if state in (OrderState.PLACED, OrderState.ON_HOLD):
-            _decide_unreserved(session, order, stored, source=source, policies=policies, at=at, log=log, report=report)
+            _decide_unreserved(run, order, stored)
     except InvalidTransition as exc:
         report.conflicts.append(f"{where}: {exc} (update from {source} ignored)")
 
 
-def _decide_unreserved(
-    session: Session,
-    order: Order,
-    stored: _Stored,
-    *,
-    source: str,
-    policies: Sequence[ChannelStockPolicy],
-    at: datetime,
-    log: EventLog,
-    report: ApplyReport,
-) -> None:
+def _decide_unreserved(run: _Pass, order: Order, stored: _Stored) -> None:
     """An order without reservations (placed or on hold): hold it for the channel or payment, or reserve it."""
+    session, source, at, log, report = run.session, run.source, run.at, run.log, run.report
     if order.hold_reason:
         kind, reason = HOLD_CHANNEL, order.hold_reason
     elif not order.financial_status.settled:
         kind, reason = HOLD_PAYMENT, AWAITING_PAYMENT
     else:
-        _reserve_one(session, order, stored, source=source, policies=policies, at=at, log=log, report=report)
+        _reserve_one(run, order, stored)
         return
     if stored.state == OrderState.ON_HOLD:
         rehold(session, log, stored.id, at=at, source=source, reason=reason, hold_kind=kind,
@@ -383,18 +370,9 @@ def _decide_unreserved(
         report.held += 1
 
 
-def _reserve_one(
-    session: Session,
-    order: Order,
-    stored: _Stored,
-    *,
-    source: str,
-    policies: Sequence[ChannelStockPolicy],
-    at: datetime,
-    log: EventLog,
-    report: ApplyReport,
-) -> bool:
+def _reserve_one(run: _Pass, order: Order, stored: _Stored) -> bool:
     """Reserve every line of a stored, unreserved order: confirmed, or on hold for stock with the reason."""
+    session, source, policies, at, log, report = run
     locations = locations_for(order.channel, policies)
     requests = [
         ledger.LineRequest(stored.id, line_id, sku, quantity, locations)
@@ -419,18 +397,9 @@ def _reserve_one(
     return False
 
 
-def _channel_fulfilment(
-    session: Session,
-    order: Order,
-    stored: _Stored,
-    *,
-    source: str,
-    policies: Sequence[ChannelStockPolicy],
-    at: datetime,
-    log: EventLog,
-    report: ApplyReport,
-) -> None:
+def _channel_fulfilment(run: _Pass, order: Order, stored: _Stored) -> None:
     """The channel shipped (or delivered) the order itself: commit what is reserved and move forward."""
+    session, source, at, log, report = run.session, run.source, run.at, run.log, run.report
     target = OrderState.DELIVERED if order.fulfillment == ChannelFulfillment.DELIVERED else OrderState.SHIPPED
     state = stored.state
     try:
@@ -441,7 +410,7 @@ def _channel_fulfilment(
         return
     note = "shipped by the channel"
     if state in (OrderState.PLACED, OrderState.ON_HOLD):
-        if _reserve_one(session, order, stored, source=source, policies=policies, at=at, log=log, report=report):
+        if _reserve_one(run, order, stored):
             state = OrderState.CONFIRMED
         else:
             state = OrderState.ON_HOLD
