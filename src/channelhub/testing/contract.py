@@ -256,28 +256,29 @@ class ConnectorContract:
     def test_push_stock_repeated_is_safe(self, connector: Connector) -> None:
         self._require(Capability.PUSH_STOCK)
         updates = self._stock_batch()
-        connector.push_stock(updates)
-        after_first = self.count_effects(connector)
-        connector.push_stock(updates)
-        assert self.count_effects(connector) == after_first, "repeating push_stock with the same keys changed more"
-        self._repeat_on_fresh_instance(lambda c: c.push_stock(updates), after_first, "push_stock")
+        self._assert_repeat_is_safe(
+            connector,
+            lambda c: c.push_stock(updates),
+            "repeating push_stock with the same keys changed more",
+            "push_stock",
+        )
 
     def test_push_fulfillment_repeated_does_not_ship_twice(self, connector: Connector) -> None:
         self._require(Capability.PUSH_FULFILLMENT)
         request = self.sample_fulfillment()
-        connector.push_fulfillment(request)
-        after_first = self.count_effects(connector)
-        connector.push_fulfillment(request)
-        assert self.count_effects(connector) == after_first, "the same idempotency key shipped twice"
-        self._repeat_on_fresh_instance(lambda c: c.push_fulfillment(request), after_first, "push_fulfillment")
+        self._assert_repeat_is_safe(
+            connector,
+            lambda c: c.push_fulfillment(request),
+            "the same idempotency key shipped twice",
+            "push_fulfillment",
+        )
 
     def test_push_refund_repeated_does_not_refund_twice(self, connector: Connector) -> None:
         self._require(Capability.PUSH_REFUND)
         request = self.sample_refund()
-        connector.push_refund(request)
-        after_first = self.count_effects(connector)
-        connector.push_refund(request)
-        assert self.count_effects(connector) == after_first, "the same idempotency key refunded twice"
+        self._assert_repeat_is_safe(
+            connector, lambda c: c.push_refund(request), "the same idempotency key refunded twice"
+        )
 
     def test_pull_stock_returns_quantities(self, connector: Connector) -> None:
         self._require(Capability.PULL_STOCK)
@@ -324,6 +325,16 @@ class ConnectorContract:
             return connector.map_order(next(iter(self.sample_order_records())))
         finally:
             connector.close()
+
+    def _assert_repeat_is_safe(self, connector: Connector, action: Any, message: str, restart: str = "") -> None:
+        """Do a write, repeat it: the receiving side's effects must not change. With `restart` (the write's name),
+        repeat it once more on a second instance, as after a crash and restart."""
+        action(connector)
+        after_first = self.count_effects(connector)
+        action(connector)
+        assert self.count_effects(connector) == after_first, message
+        if restart:
+            self._repeat_on_fresh_instance(action, after_first, restart)
 
     def _repeat_on_fresh_instance(self, action: Any, expected: Any, what: str) -> None:
         """Repeat a write on a second instance, as after a crash and restart: still no second effect."""
