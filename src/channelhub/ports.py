@@ -37,6 +37,7 @@ class Capability(StrEnum):
     PUSH_FULFILLMENT = "push_fulfillment"
     PULL_TRACKING = "pull_tracking"
     PUSH_REFUND = "push_refund"
+    PUSH_CANCELLATION = "push_cancellation"
     PULL_STOCK = "pull_stock"
     WEBHOOKS = "webhooks"
 
@@ -48,6 +49,7 @@ REQUIRED_METHODS: dict[Capability, tuple[str, ...]] = {
     Capability.PUSH_FULFILLMENT: ("push_fulfillment",),
     Capability.PULL_TRACKING: ("pull_tracking",),
     Capability.PUSH_REFUND: ("push_refund",),
+    Capability.PUSH_CANCELLATION: ("push_cancellation",),
     Capability.PULL_STOCK: ("pull_stock",),
     Capability.WEBHOOKS: ("verify_webhook", "parse_webhook"),
 }
@@ -137,6 +139,16 @@ class RefundRequest:
 
 
 @dataclass(frozen=True)
+class CancellationRequest:
+    """Tell the channel that the hub cancelled an order (never sent for a cancellation the channel reported)."""
+
+    order_external_id: str
+    order_number: str
+    reason: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
 class WriteResult:
     """Per-item outcome of a batched write. `error` set means failed; `retryable` says whether to try again."""
 
@@ -181,12 +193,20 @@ class Connector:
         Record a shipment at the channel. Repeating it with the same idempotency key must not ship twice.
     push_refund(request) -> None
         Same contract for refunds.
+    push_cancellation(request) -> None
+        Cancel the order at the channel. An order the channel already shows as cancelled counts as done, so a
+        repeat (same idempotency key, or after a restart) cancels nothing twice. Raise Skippable when the channel
+        refuses to cancel it (already fulfilled, say): the write goes dead at once with that reason.
     pull_stock(skus) -> dict[str, int]
         The channel's current listed quantities, for reconcile.
     verify_webhook(headers, raw_body) -> bool
         Check the signature in constant time.
     parse_webhook(headers, raw_body) -> list[RawRecord]
         Records for the same apply path as polling (with `delivery_id` set).
+    preflight() -> list[str]
+        Problems the connector's first job would meet that can be found now, without the network: a local
+        folder that does not exist, a key file that cannot be read. `channelhub config check` and `channelhub
+        run` refuse to start on any (exit 2). The default finds none.
     close() -> None
         Release transports.
     """
@@ -223,6 +243,9 @@ class Connector:
     def push_refund(self, request: RefundRequest) -> None:
         raise NotImplementedError
 
+    def push_cancellation(self, request: CancellationRequest) -> None:
+        raise NotImplementedError
+
     def pull_stock(self, skus: Iterable[str]) -> dict[str, int]:
         raise NotImplementedError
 
@@ -231,6 +254,9 @@ class Connector:
 
     def parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> list[RawRecord]:
         raise NotImplementedError
+
+    def preflight(self) -> list[str]:
+        return []
 
     def close(self) -> None:
         return None
