@@ -12,26 +12,43 @@ from typing import Annotated, Any
 import pycountry
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
+from channelhub.model.limits import MAX_AMOUNT_DIGITS, MAX_AMOUNT_INTEGER_DIGITS
+
 ISO_4217_CODES: frozenset[str] = frozenset(c.alpha_3 for c in pycountry.currencies)
 
 
 def _to_decimal(value: Any) -> Decimal:
-    """Accept Decimal, int or a decimal string; refuse floats, which cannot hold cents exactly."""
+    """Accept Decimal, int or a decimal string the store can hold exactly (`channelhub.model.limits`); refuse
+    floats, which cannot hold cents exactly."""
     if isinstance(value, Decimal):
-        return value
+        return check_amount(value)
     if isinstance(value, (bool, float)):
         raise ValueError(f"money amounts must be Decimal, int or a decimal string, not {type(value).__name__}")
     if isinstance(value, int):
-        return Decimal(value)
+        return check_amount(Decimal(value))
     if isinstance(value, str):
         try:
             result = Decimal(value.strip())
         except InvalidOperation:
-            raise ValueError(f"not a decimal amount: {value!r}") from None
-        if not result.is_finite():
-            raise ValueError(f"not a finite amount: {value!r}")
-        return result
-    raise ValueError(f"not a money amount: {value!r}")
+            raise ValueError(f"not a decimal amount: {value[:40]!r}") from None
+        return check_amount(result)
+    raise ValueError(f"not a money amount: {value!r}"[:80])
+
+
+def check_amount(value: Decimal) -> Decimal:
+    """`value`, when it is finite and within the stored precision; else ValueError saying which bound it breaks."""
+    if not value.is_finite():
+        raise ValueError(f"not a finite amount: {value}")
+    if not value:
+        return value
+    if value.adjusted() >= MAX_AMOUNT_INTEGER_DIGITS:
+        limit = MAX_AMOUNT_INTEGER_DIGITS
+        raise ValueError(f"amount {value:.6g} is too large (at most {limit} digits before the point)")
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    if len(digits) > MAX_AMOUNT_DIGITS or exponent < -MAX_AMOUNT_DIGITS:
+        raise ValueError(f"amount {value:.6g} is more precise than the store keeps ({MAX_AMOUNT_DIGITS} digits)")
+    return value
 
 
 DecimalAmount = Annotated[Decimal, BeforeValidator(_to_decimal)]

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from channelhub.model.limits import MAX_CHANNEL_LENGTH, MAX_ID_LENGTH, MAX_NUMBER_LENGTH, MAX_QUANTITY
 from channelhub.model.money import CurrencyCode, DecimalAmount, MoneyBag
 
 ISO_3166_ALPHA2: frozenset[str] = frozenset(c.alpha_2 for c in pycountry.countries)
@@ -28,6 +29,21 @@ def _aware_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_aware_utc)]
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL: a value carrying one would fail the page's transaction, not the record.
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+# Identifiers stored in their own columns: bounded by the column and free of NUL.
+ExternalId = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(_no_nul)]
+StoredSku = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(_no_nul)]
+ChannelName = Annotated[str, Field(max_length=MAX_CHANNEL_LENGTH), AfterValidator(_no_nul)]
+OrderNumber = Annotated[str, Field(max_length=MAX_NUMBER_LENGTH), AfterValidator(_no_nul)]
+Quantity = Annotated[int, Field(gt=0, le=MAX_QUANTITY)]
 
 
 class FinancialStatus(StrEnum):
@@ -111,10 +127,10 @@ class OrderLine(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    external_id: str
-    sku: str = Field(min_length=1)
+    external_id: ExternalId
+    sku: StoredSku
     title: str = ""
-    quantity: int = Field(gt=0)
+    quantity: Quantity
     unit_price: MoneyBag
     total_discount: MoneyBag | None = None
     taxes: tuple[TaxLine, ...] = ()
@@ -158,9 +174,9 @@ class Order(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    channel: str
-    external_id: str = Field(min_length=1)
-    number: str = ""
+    channel: ChannelName
+    external_id: ExternalId
+    number: OrderNumber = ""
     placed_at: UtcDatetime
     updated_at: UtcDatetime
     currency: CurrencyCode  # shop currency

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from channelhub.model.orders import UtcDatetime
+from channelhub.model.orders import Quantity, StoredSku, UtcDatetime
 
 
 class ShipmentLine(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    sku: str = Field(min_length=1)
-    quantity: int = Field(gt=0)
+    sku: StoredSku
+    quantity: Quantity
 
 
 class Shipment(BaseModel):
@@ -19,9 +19,9 @@ class Shipment(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    carrier: str = Field(min_length=1)
-    service: str = ""
-    tracking_number: str = Field(min_length=1)
+    carrier: str = Field(min_length=1, max_length=100)
+    service: str = Field(default="", max_length=100)
+    tracking_number: str = Field(min_length=1, max_length=200)
     tracking_url: str = ""
     shipped_at: UtcDatetime
     lines: tuple[ShipmentLine, ...] = ()
