@@ -2,10 +2,12 @@
 
     ChannelhubError
     ├── ConfigError                 broken config: refuse to start, exit code 2
+    ├── DatabaseUnavailable         the database cannot be reached: refuse to start, exit code 2
     ├── PluginError                 a connector that fails to import or breaks the contract
     ├── InvalidTransition           a lifecycle move the model forbids
     ├── StockError                  a ledger request that cannot be met
     │   ├── UnknownSku
+    │   ├── UnknownLocation         a location the config does not declare (a typo never creates stock)
     │   └── InsufficientStock
     └── ConnectorError              raised by connectors at their boundary, never a vendor exception
         ├── Retryable               network, 5xx, lock conflict: try again later with backoff
@@ -15,7 +17,8 @@
             └── MappingError        a payload that does not map to the canonical model
 
 Every error carries `where`: the file and line, channel and key, or payload id it came from, so a person can find
-the thing that went wrong without reading a traceback.
+the thing that went wrong without reading a traceback, and `exit_code`: what the CLI exits with when it is the
+reason a command failed (1: the command failed; 2: the config or the command line is wrong).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from __future__ import annotations
 
 class ChannelhubError(Exception):
     """Base of every error the hub raises on purpose."""
+
+    exit_code = 1
 
     def __init__(self, message: str, *, where: str = "") -> None:
         super().__init__(message)
@@ -34,7 +39,17 @@ class ChannelhubError(Exception):
 
 
 class ConfigError(ChannelhubError):
-    """The configuration is invalid; `where` names the file, channel and key."""
+    """The configuration is invalid (or the database it names cannot be reached); `where` names the file,
+    channel and key."""
+
+    exit_code = 2
+
+
+class DatabaseUnavailable(ChannelhubError):
+    """The configured database cannot be opened (down, refused, a folder that does not exist): a start fails
+    with one line naming it, password masked."""
+
+    exit_code = 2
 
 
 class PluginError(ChannelhubError):
@@ -51,6 +66,12 @@ class StockError(ChannelhubError):
 
 class UnknownSku(StockError):
     pass
+
+
+class UnknownLocation(StockError):
+    """A stock change names a location that is not declared: refused like a bad command line."""
+
+    exit_code = 2
 
 
 class InsufficientStock(StockError):

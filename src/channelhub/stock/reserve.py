@@ -24,9 +24,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from channelhub.stock._sql import LEVELS, LOCATIONS, MOVEMENTS, RESERVATIONS, SKUS, chunked, is_postgres
-from channelhub.store.tables import utcnow
-from channelhub.sync.bulk import insert_rows
+from channelhub.store.bulk import insert_rows
+from channelhub.store.sql import chunked, is_postgres
+from channelhub.store.tables import LEVELS, LOCATIONS, MOVEMENTS, RESERVATIONS, SKUS, utcnow
 
 HOLDING_STATES = ("reserved", "committed")
 
@@ -240,7 +240,7 @@ def _give_back(session: Session, sku: str, location: str, quantity: int) -> None
     )
 
 
-# Reservations and their movements are written through the driver (channelhub.sync.bulk), the time added last.
+# Reservations and their movements are written through the driver (channelhub.store.bulk), the time added last.
 _RESERVATION_COLUMNS = ("order_id", "order_line_id", "sku", "location", "quantity", "state", "created_at")
 _MOVEMENT_COLUMNS = ("sku", "location", "kind", "delta_on_hand", "delta_reserved", "reason", "order_id", "at")
 

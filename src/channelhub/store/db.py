@@ -1,24 +1,38 @@
 """Engines and sessions: SQLite (WAL, busy timeout) by default, PostgreSQL by URL, the same code for both.
 
-`open_database(url)` returns a `Database` whose schema is at the latest Alembic revision (it upgrades on first
-use, as `channelhub db upgrade` does).
+`open_database(url)` returns a `Database` whose schema is at the latest Alembic revision: it reads the stored
+revision (one query) and runs the migrations only when it is behind, under a lock, so several daemons starting
+at once on a fresh database all come up (one migrates, the others wait and find the schema current). A database
+that cannot be reached is `DatabaseUnavailable`: one line naming it (password masked), never a traceback.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from channelhub.errors import DatabaseUnavailable
+from channelhub.redact import redact_url, scrub
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The newest revision in migrations/versions (a test checks it is Alembic's head): knowing it, a start on a
+# current database reads one row instead of loading Alembic.
+HEAD_REVISION = "0004"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_MIGRATION_LOCK = "channelhub:migrations"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -51,16 +65,72 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def alembic_config(engine: Engine) -> AlembicConfig:
+def alembic_config(engine: Engine, connection: Connection | None = None) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["engine"] = engine
+    if connection is not None:
+        cfg.attributes["connection"] = connection
     return cfg
 
 
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[Connection | None]:
+    """Hold the migration lock for the block, waiting for another process that holds it.
+
+    PostgreSQL: a session advisory lock on the connection yielded (run the migrations on it). SQLite: an flock
+    on a file beside the database (None is yielded: migrations open their own connection). An in-memory
+    database belongs to one process and needs no lock.
+    """
+    if engine.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(_MIGRATION_LOCK.encode()).digest()[:8], "big", signed=True)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            conn.commit()
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield None
+        return
+    path = Path(f"{database}.locks") / "migrations"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield None
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema's stored revision (None for an empty database). Raises OperationalError when unreachable."""
+    with engine.connect() as conn:
+        try:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except DBAPIError:
+            if conn.in_transaction():
+                conn.rollback()
+            return None
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (the latest by default). Safe to run on every start."""
-    command.upgrade(alembic_config(engine), revision)
+    """Bring the schema to `revision` (the latest by default) under the migration lock. Safe to run on every
+    start, by several processes at once: Alembic reads the revision after the lock is taken."""
+    from alembic import command
+
+    with migration_lock(engine) as connection:
+        command.upgrade(alembic_config(engine, connection), revision)
 
 
 @dataclass
@@ -82,8 +152,42 @@ class Database:
         self.engine.dispose()
 
 
+def check_reachable(url: str) -> str:
+    """Why `url` could not be opened by a start, without changing anything ("" when it could): for a SQLite
+    file, its folder must exist and be writable (the file itself is created on first use); PostgreSQL must
+    accept a connection."""
+    engine = make_engine(url)
+    try:
+        database = engine.url.database
+        if engine.dialect.name == "sqlite":
+            if not database or database == ":memory:":
+                return ""
+            folder = Path(database).parent
+            if not folder.is_dir():
+                return f"cannot open the database {redact_url(url)}: folder {folder} does not exist"
+            if not os.access(folder, os.W_OK):
+                return f"cannot open the database {redact_url(url)}: folder {folder} is not writable"
+            return ""
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+            return scrub(f"cannot open the database {redact_url(url)}: {reason}")
+        return ""
+    finally:
+        engine.dispose()
+
+
 def open_database(url: str, *, migrate: bool = True, **engine_kwargs: Any) -> Database:
+    """Open `url`, migrating it to the latest revision unless `migrate` is False. DatabaseUnavailable (one
+    line, password masked) when it cannot be reached."""
     engine = make_engine(url, **engine_kwargs)
-    if migrate:
-        upgrade(engine)
+    try:
+        if migrate and current_revision(engine) != HEAD_REVISION:
+            upgrade(engine)
+    except OperationalError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        raise DatabaseUnavailable(scrub(f"cannot open the database {redact_url(url)}: {reason}")) from None
     return Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))

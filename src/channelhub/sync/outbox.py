@@ -11,19 +11,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from channelhub.store.db import Database
-from channelhub.store.tables import OutboxRow, utcnow
-from channelhub.sync.bulk import insert_rows
+from channelhub.store.bulk import insert_rows
+from channelhub.store.sql import insert_ignoring
+from channelhub.store.tables import OUTBOX, utcnow
 
-OUTBOX = cast(Table, OutboxRow.__table__)
-
-
-# enqueue_many writes through the driver (channelhub.sync.bulk): the payload goes in as JSON text.
+# enqueue_many writes through the driver (channelhub.store.bulk): the payload goes in as JSON text.
 _COLUMNS = ("channel", "kind", "subject", "payload", "idempotency_key", "status", "attempts", "due_at", "last_error",
             "created_at")  # fmt: skip
 _encode_payload = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -32,17 +29,6 @@ _encode_payload = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).en
 def idempotency_key(channel: str, kind: str, subject: str, cause: str) -> str:
     digest = hashlib.sha256(f"{channel}\x1f{kind}\x1f{subject}\x1f{cause}".encode()).hexdigest()[:32]
     return f"ch-{kind}-{digest}"
-
-
-def _insert_ignoring_duplicates(session: Session) -> Any:
-    """INSERT ... ON CONFLICT (idempotency_key) DO NOTHING, in the session's dialect (SQLite and PostgreSQL)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(OUTBOX).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(OUTBOX).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
 def _row(channel: str, kind: str, subject: str, payload: dict[str, Any], cause: str, now: datetime) -> dict[str, Any]:
@@ -67,7 +53,7 @@ def enqueue(session: Session, *, channel: str, kind: str, subject: str, payload:
     One INSERT ... ON CONFLICT DO NOTHING, no read and no ORM object, so callers may enqueue in loops.
     """
     row = _row(channel, kind, subject, payload, cause, utcnow())
-    session.execute(_insert_ignoring_duplicates(session), [row])
+    insert_ignoring(session, OUTBOX, [row], ["idempotency_key"])
     return str(row["idempotency_key"])
 
 
@@ -96,52 +82,15 @@ def enqueue_many(session: Session, writes: Sequence[Write]) -> list[str]:
     return keys
 
 
-@dataclass(frozen=True)
-class OutboxEntry:
-    """One outbox row as the CLI shows it."""
-
-    id: int
-    channel: str
-    kind: str
-    subject: str
-    status: str
-    attempts: int
-    due_at: datetime
-    last_error: str
-    idempotency_key: str
-    payload: dict[str, Any]
-
-
-def list_outbox(
-    db: Database, status: str | None = None, channel: str | None = None, *, limit: int | None = None
-) -> list[OutboxEntry]:
-    """Outbox rows, oldest first, optionally of one status and/or channel."""
-    stmt = select(OutboxRow).order_by(OutboxRow.id)
-    if status is not None:
-        stmt = stmt.where(OutboxRow.status == status)
-    if channel is not None:
-        stmt = stmt.where(OutboxRow.channel == channel)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    with db.transaction() as session:
-        return [
-            OutboxEntry(
-                r.id, r.channel, r.kind, r.subject, r.status, r.attempts, r.due_at, r.last_error, r.idempotency_key,
-                r.payload,
-            )
-            for r in session.scalars(stmt)
-        ]  # fmt: skip
-
-
-def retry_dead(db: Database, ids: Sequence[int] | None = None) -> int:
-    """Give dead rows (all, or those of `ids`) a fresh start: pending, due now, attempts reset. The last error is
-    kept until the next attempt replaces it. Returns the number of rows revived."""
+def revive_dead(session: Session, ids: Sequence[int] | None = None) -> list[int]:
+    """Give dead rows (all, or those of `ids`) a fresh start in the caller's transaction: pending, due now,
+    attempts reset. The last error is kept until the next attempt replaces it. Returns the ids revived."""
     stmt = (
-        update(OutboxRow)
-        .where(OutboxRow.status == "dead")
+        update(OUTBOX)
+        .where(OUTBOX.c.status == "dead")
         .values(status="pending", attempts=0, due_at=utcnow(), done_at=None, batch_key=None, claimed_by=None)
+        .returning(OUTBOX.c.id)
     )
     if ids is not None:
-        stmt = stmt.where(OutboxRow.id.in_(list(ids)))
-    with db.transaction() as session:
-        return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+        stmt = stmt.where(OUTBOX.c.id.in_(list(ids)))
+    return sorted(int(i) for i in session.scalars(stmt))

@@ -1,4 +1,4 @@
-"""Rows written through the driver (channelhub.sync.bulk) read back exactly as rows written through SQLAlchemy."""
+"""Rows written through the driver (channelhub.store.bulk) read back exactly as rows written through SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import Table, delete, insert, select
 
 from channelhub.store import Database
 from channelhub.store.tables import InboxRow, OrderEventRow, OrderRow, OutboxRow
-from channelhub.sync.bulk import allocate_ids, insert_rows, sqlite_time
+from channelhub.store.bulk import allocate_ids, insert_rows, sqlite_time
 
 AT = datetime(2026, 11, 20, 8, 15, 30, 123456, tzinfo=UTC)
 BERLIN = datetime(2026, 11, 20, 9, 0, 0, tzinfo=timezone(timedelta(hours=1)))  # 08:00 UTC

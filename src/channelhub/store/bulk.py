@@ -11,7 +11,7 @@ straight to the DBAPI cursor of the session's connection (same transaction) with
 
 SQLite gets the driver's executemany; PostgreSQL multi-row INSERT ... VALUES statements.
 
-Rows written here read back identically through the ORM and Core on both backends (tests/unit/sync/test_bulk.py).
+Rows written here read back identically through the ORM and Core on both backends (tests/unit/test_store_bulk.py).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import JSON, Table, text
 from sqlalchemy.orm import Session
 
+from channelhub.store.sql import dialect_name
 from channelhub.store.tables import UtcDateTime
 
 _TIME_MEMO_LIMIT = 4096
@@ -65,10 +66,6 @@ def _pg_values(table: Table, columns: tuple[str, ...], count: int) -> str:
     )  # fmt: skip
 
 
-def dialect_of(session: Session) -> str:
-    return session.get_bind().dialect.name
-
-
 def insert_rows(
     session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, suffix: str = ""
 ) -> None:
@@ -80,7 +77,7 @@ def insert_rows(
     if not rows:
         return
     session.flush()  # the driver does not autoflush: pending ORM rows (which these may refer to) go first
-    dialect = dialect_of(session)
+    dialect = dialect_name(session)
     sql, times = _plan(table, tuple(columns), dialect)
     if times:
         convert: Callable[[datetime], Any] = sqlite_time if dialect == "sqlite" else _pg_time
@@ -131,7 +128,7 @@ def allocate_ids(session: Session, table: Table, count: int) -> list[int]:
     """
     if count <= 0:
         return []
-    if dialect_of(session) == "postgresql":
+    if dialect_name(session) == "postgresql":
         got = session.execute(
             text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"),
             {"n": count},
@@ -139,3 +136,11 @@ def allocate_ids(session: Session, table: Table, count: int) -> list[int]:
         return sorted(int(v) for v in got)
     start = int(session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table.name}")).scalar() or 0) + 1
     return list(range(start, start + count))
+
+
+def insert_with_ids(session: Session, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> list[int]:
+    """Insert `rows` (values in `columns` order, without the id) with one driver executemany; return their new
+    ids, in order (from `allocate_ids`)."""
+    ids = allocate_ids(session, table, len(rows))
+    insert_rows(session, table, ("id", *columns), [(new_id, *row) for new_id, row in zip(ids, rows, strict=True)])
+    return ids
