@@ -11,33 +11,45 @@ One round for a channel:
    keys) and its rows go inflight with claimed_by / lease_until and one more attempt, then COMMIT.
    An expired inflight batch is re-sent as the SAME batch (same rows, same keys), so the channel sees a repeat.
 2. CALL the connector outside any transaction.
-3. RECORD the outcome per batch in its own transaction, by the decision table in `channelhub.sync.retry`.
+3. RECORD the outcome per batch in its own transaction, by the decision table in `channelhub.sync.retry`: a
+   write the channel refused (Skippable) goes dead at once with its reason; an exception that is not a
+   connector error (a bug) is logged with its traceback and retried like a transient failure. Retries live here
+   only: connectors classify, they never retry themselves.
 
-Fulfillment and refund rows go one per call.
+Fulfillment, refund and cancellation rows go one per call. `should_stop` (the daemon stopping) is asked between
+calls: the run ends there; what was claimed and not sent goes back to pending, its attempt not counted. Every
+error text kept in the outbox passes `channelhub.redact.scrub`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from channelhub.errors import Fatal, RateLimited
+from channelhub.errors import ConnectorError, Fatal, RateLimited, Skippable
+from channelhub.logs import get_logger
 from channelhub.model.shipments import Shipment
-from channelhub.ports import Connector, FulfillmentRequest, RefundRequest, StockUpdate, WriteResult
+from channelhub.ports import (
+    CancellationRequest,
+    Connector,
+    FulfillmentRequest,
+    RefundRequest,
+    StockUpdate,
+    WriteResult,
+)
+from channelhub.redact import scrub
 from channelhub.store import Database
-from channelhub.store.tables import ChannelListingRow, OutboxRow
+from channelhub.store.sql import chunked
+from channelhub.store.tables import LISTINGS, OUTBOX
 from channelhub.sync.retry import Next, RetryPolicy
 
-OUTBOX = cast(Table, OutboxRow.__table__)
-LISTINGS = cast(Table, ChannelListingRow.__table__)
-CHUNK = 500
-T = TypeVar("T")
+log = get_logger("channelhub.dispatch")
 
 
 @dataclass
@@ -50,6 +62,7 @@ class DispatchReport:
     dead: int = 0
     stopped: dict[str, str] = field(default_factory=dict)  # channel -> the Fatal error
     errors: list[str] = field(default_factory=list)
+    interrupted: bool = False  # should_stop ended the run between two calls
 
 
 @dataclass
@@ -61,10 +74,6 @@ class _Batch:
 
 def batch_key(keys: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
-
-
-def _ids_in(ids: Sequence[T]) -> list[Sequence[T]]:
-    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
 
 
 class Dispatcher:
@@ -87,16 +96,27 @@ class Dispatcher:
         self.lease = lease
         self.batches_per_claim = max(batches_per_claim, 1)
 
-    def run_once(self, now: datetime | None = None, *, max_rounds: int = 10_000) -> DispatchReport:
-        """Send everything due at `now` for every channel; return what happened."""
+    def run_once(
+        self,
+        now: datetime | None = None,
+        *,
+        max_rounds: int = 10_000,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> DispatchReport:
+        """Send everything due at `now` for every channel; return what happened. Ends early, between two calls,
+        when `should_stop()` says so (`report.interrupted`)."""
         now = now if now is not None else datetime.now(UTC)
         report = DispatchReport()
+        stop = should_stop or (lambda: False)
         for channel, connector in self.connectors.items():
             for _ in range(max_rounds):
+                if stop():
+                    report.interrupted = True
+                    return report
                 batches = self._claim(channel, connector, now, report)
                 if not batches:
                     break
-                if not self._send(channel, connector, batches, now, report):
+                if not self._send(channel, connector, batches, now, report, stop):
                     break
         return report
 
@@ -169,7 +189,7 @@ class Dispatcher:
         subjects = sorted(r.subject for r in rows)
         confirmed: dict[str, int | None] = {}
         busy: set[str] = set()
-        for chunk in _ids_in(subjects):
+        for chunk in chunked(subjects):
             confirmed.update(
                 session.execute(
                     select(LISTINGS.c.sku, LISTINGS.c.last_confirmed).where(
@@ -203,7 +223,7 @@ class Dispatcher:
 
     @staticmethod
     def _finish(session: Session, ids: Sequence[int], status: str, now: datetime) -> None:
-        for chunk in _ids_in(list(ids)):
+        for chunk in chunked(list(ids)):
             session.execute(
                 update(OUTBOX)
                 .where(OUTBOX.c.id.in_(chunk))
@@ -213,30 +233,56 @@ class Dispatcher:
     # --- call and record ----------------------------------------------------------------------------------
 
     def _send(
-        self, channel: str, connector: Connector, batches: list[_Batch], now: datetime, report: DispatchReport
+        self,
+        channel: str,
+        connector: Connector,
+        batches: list[_Batch],
+        now: datetime,
+        report: DispatchReport,
+        stop: Callable[[], bool],
     ) -> bool:
-        """Send claimed batches in order; False when the channel stopped (the rest went back to pending)."""
+        """Send claimed batches in order; False when the channel stopped or the run must end (the rest went
+        back to pending, attempts not counted)."""
         for index, batch in enumerate(batches):
+            if index and stop():
+                report.interrupted = True
+                self._give_back(batches[index:], "not sent: the daemon stopped")
+                return False
             report.calls += 1
             try:
                 results = self._call(connector, batch, channel)
             except Fatal as exc:
-                report.stopped[channel] = str(exc)
-                report.errors.append(f"{channel}: {exc}")
-                with self.db.transaction() as session:
-                    for rest in batches[index:]:
-                        self._unclaim(session, rest, str(exc))
+                error = scrub(str(exc))
+                report.stopped[channel] = error
+                report.errors.append(f"{channel}: {error}")
+                self._give_back(batches[index:], error)
                 return False
-            except Exception as exc:  # Retryable, RateLimited, or a connector bug: retried, then dead
+            except Skippable as exc:  # the channel refused this write: retrying cannot change its answer
+                self._record_failure(batch, scrub(f"refused: {exc}"), False, None, now, report)
+                continue
+            except Exception as exc:  # Retryable, RateLimited, or a bug in the connector: retried, then dead
                 retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
-                error = f"{type(exc).__name__}: {exc}"
-                with self.db.transaction() as session:
-                    for row in batch.rows:
-                        self._failed(session, row, error, True, retry_after, now, report)
+                if not isinstance(exc, ConnectorError):
+                    log.error("connector raised an error that is not a hub error; retried", channel=channel,
+                              kind=batch.kind, exc_info=True)  # fmt: skip
+                self._record_failure(batch, scrub(f"{type(exc).__name__}: {exc}"), True, retry_after, now, report)
                 continue
             with self.db.transaction() as session:
                 self._record(session, channel, batch, results, now, report)
         return True
+
+    def _record_failure(
+        self, batch: _Batch, error: str, retryable: bool, retry_after: float | None, now: datetime,
+        report: DispatchReport,
+    ) -> None:  # fmt: skip
+        with self.db.transaction() as session:
+            for row in batch.rows:
+                self._failed(session, row, error, retryable, retry_after, now, report)
+
+    def _give_back(self, batches: list[_Batch], error: str) -> None:
+        with self.db.transaction() as session:
+            for rest in batches:
+                self._unclaim(session, rest, error)
 
     def _call(self, connector: Connector, batch: _Batch, channel: str) -> dict[str, WriteResult]:
         if batch.kind == "stock":
@@ -271,6 +317,15 @@ class Dispatcher:
                     completes_order=payload.get("completes_order"),
                 )
             )
+        elif batch.kind == "cancellation":
+            connector.push_cancellation(
+                CancellationRequest(
+                    order_external_id=payload["order_external_id"],
+                    order_number=payload.get("order_number", ""),
+                    reason=payload.get("reason", ""),
+                    idempotency_key=row.idempotency_key,
+                )
+            )
         elif batch.kind == "refund":
             connector.push_refund(
                 RefundRequest(
@@ -303,7 +358,7 @@ class Dispatcher:
             elif result.ok:
                 done.append((row, result))
             else:
-                self._failed(session, row, result.error or "failed", result.retryable, None, now, report)
+                self._failed(session, row, scrub(result.error or "failed"), result.retryable, None, now, report)
         self._finish(session, [row.id for row, _ in done], "done", now)
         report.done += len(done)
         if batch.kind == "stock" and done:
@@ -361,7 +416,7 @@ class Dispatcher:
 def _confirm_listings(session: Session, channel: str, confirmed: Mapping[str, int], now: datetime) -> None:
     skus = sorted(confirmed)
     existing: set[str] = set()
-    for chunk in _ids_in(skus):
+    for chunk in chunked(skus):
         existing.update(
             session.scalars(select(LISTINGS.c.sku).where(LISTINGS.c.channel == channel, LISTINGS.c.sku.in_(chunk)))
         )

@@ -1,7 +1,11 @@
-"""Releasing stock holds: orders on hold for short stock or an unknown SKU are retried when stock arrives.
+"""What every change of stock implies, in one place: orders held for stock are retried when units are freed,
+then the new sellable quantities are published.
 
-Call `release_holds` after stock is set, adjusted or restocked (or `release_holds_in` inside that same
-transaction). Orders are retried oldest first, so the earliest order gets the units that arrived.
+`settle` is called at the end of every unit of work that changed stock (an apply of orders, a cancel, a stock
+count or adjustment, a restock, a shipment), in that same transaction, so no other writer can take released
+units between the release and the retry. Held orders are retried oldest first (by placed time, then id): each
+order is all-or-nothing, so a younger order takes units only when an older one needs more than is free. The hold
+reason of an order still short is rewritten to what is true now ("need 5, available 3").
 """
 
 from __future__ import annotations
@@ -15,9 +19,29 @@ from sqlalchemy.orm import Session
 from channelhub.model.lifecycle import OrderState
 from channelhub.stock import ledger
 from channelhub.stock.policy import ChannelStockPolicy
-from channelhub.store import Database
-from channelhub.sync.apply import ApplyReport, chunks, now_or_utcnow, publish_skus
-from channelhub.sync.transitions import HOLD_STOCK, LINES, ORDERS, EventLog, locations_for, move
+from channelhub.store.sql import chunked
+from channelhub.store.tables import LINES, ORDERS
+from channelhub.sync.publish import publish
+from channelhub.sync.report import ApplyReport
+from channelhub.sync.transitions import HOLD_STOCK, EventLog, locations_for, move
+
+
+def settle(
+    session: Session,
+    policies: Sequence[ChannelStockPolicy],
+    *,
+    touched: Iterable[str],
+    freed: Iterable[str],
+    cause: str,
+    at: datetime,
+    source: str = "stock released",
+) -> ApplyReport:
+    """Retry the orders held for `freed` SKUs (oldest first), then publish `touched` and whatever the retry
+    reserved, once. Returns what the retry did, with `published` the stock writes queued."""
+    freed = set(freed)
+    retried = release_holds_in(session, policies, freed, at=at, source=source) if freed else ApplyReport()
+    retried.published = publish(session, set(touched) | freed | retried.touched_skus, policies, cause=cause)
+    return retried
 
 
 def release_holds_in(
@@ -25,15 +49,14 @@ def release_holds_in(
     policies: Sequence[ChannelStockPolicy],
     skus: Iterable[str] | None = None,
     *,
-    now: datetime | None = None,
-    source: str = "stock arrival",
-    publish: bool = True,
+    at: datetime,
+    source: str = "stock released",
 ) -> ApplyReport:
     """Retry orders on hold for stock (oldest first) in the caller's transaction; those now reservable confirm.
 
-    `skus` limits the retry to orders with a line of one of those SKUs (None: every stock hold).
+    `skus` limits the retry to orders with a line of one of those SKUs (None: every stock hold). Publishes
+    nothing: `settle` does, once for the whole unit of work.
     """
-    at = now_or_utcnow(now)
     report = ApplyReport()
     log = EventLog()
     stmt = (
@@ -50,7 +73,7 @@ def release_holds_in(
     if not held:
         return report
     lines: dict[int, list[tuple[int, str, int]]] = {}
-    for chunk in chunks([row.id for row in held]):
+    for chunk in chunked([row.id for row in held]):
         for oid, lid, sku, qty in session.execute(
             select(LINES.c.order_id, LINES.c.id, LINES.c.sku, LINES.c.quantity)
             .where(LINES.c.order_id.in_(chunk))
@@ -70,23 +93,9 @@ def release_holds_in(
                  reason="stock arrived")  # fmt: skip
             report.confirmed += 1
         elif outcome.reason and outcome.reason != reasons.get(outcome.order_id):
-            # Still short, for a different reason now: keep the visible reason current without an event per retry.
+            # Still short, for a different reason now: keep the visible reason true without an event per retry.
             session.execute(
                 update(ORDERS).where(ORDERS.c.id == outcome.order_id).values(hold_reason=outcome.reason, updated_at=at)
             )
     log.flush(session)
-    if publish and report.touched_skus:
-        publish_skus(session, report.touched_skus, policies, cause="release_holds")
     return report
-
-
-def release_holds(
-    db: Database,
-    policies: Sequence[ChannelStockPolicy],
-    skus: Iterable[str] | None = None,
-    *,
-    now: datetime | None = None,
-) -> ApplyReport:
-    """`release_holds_in` in its own transaction: call after stock is set, adjusted or restocked."""
-    with db.transaction() as session:
-        return release_holds_in(session, policies, skus, now=now)

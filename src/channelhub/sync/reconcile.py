@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from channelhub.errors import ConnectorError
 from channelhub.ports import Capability, Connector
+from channelhub.redact import scrub
 from channelhub.stock.policy import ChannelStockPolicy
-from channelhub.stock.publish import sellable_by_channel
+from channelhub.stock.sellable import sellable_by_channel
 from channelhub.store import Database
 from channelhub.store.tables import ChannelListingRow, OutboxRow, SkuRow
 from channelhub.sync.outbox import Write, enqueue_many
@@ -67,7 +68,7 @@ def reconcile(
     try:
         listed = connector.pull_stock(compared)
     except ConnectorError as exc:
-        report.error = str(exc)
+        report.error = scrub(str(exc))
         return report
     report.checked = len(compared)
     report.drifts = [

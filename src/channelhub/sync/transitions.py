@@ -9,19 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from channelhub.model.lifecycle import OrderState, is_forward
 from channelhub.stock.policy import ChannelStockPolicy
-from channelhub.store.tables import OrderEventRow, OrderLineRow, OrderRow
-from channelhub.sync.bulk import insert_rows
+from channelhub.store.bulk import insert_rows
+from channelhub.store.tables import EVENTS, LINES, ORDERS
 
-ORDERS = cast(Table, OrderRow.__table__)
-LINES = cast(Table, OrderLineRow.__table__)
-EVENTS = cast(Table, OrderEventRow.__table__)
 EVENT_COLUMNS = ("order_id", "at", "from_state", "to_state", "source", "reason")
 
 # hold_kind values (orders.hold_kind): what the hold waits for, so the engine knows what can lift it.
