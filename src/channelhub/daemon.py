@@ -3,22 +3,34 @@
 Jobs (each `max_instances=1, coalesce=True`, so a slow run is never stacked or replayed in a burst):
 
 - `pull:<channel>` every `schedule.pull_seconds`, for channels that declare pull_orders;
+- `reconcile:<channel>` every `schedule.reconcile_seconds`, for channels that can read stock back;
 - `dispatch` (one dispatcher for every channel) every smallest `schedule.push_seconds` of the channels that
   push anything (or `[sync] dispatch_seconds`).
 
-A job catches and logs every error: the daemon keeps running. A Fatal error stops only that channel's jobs (the
-reason is stored and shown by `channelhub status`). SIGINT and SIGTERM stop the scheduler with
-`shutdown(wait=True)`, so a dispatch in flight finishes; a write interrupted harder than that is not lost or
-doubled, because outbox rows are claimed under a lease and carry a fixed idempotency key.
+A job catches and logs every error: the daemon keeps running. A Fatal error stops only that channel (the reason
+is stored and shown by `channelhub status`); its jobs do nothing from then on and the main thread removes them.
+
+Jobs never call into the scheduler: APScheduler's `shutdown(wait=True)` holds the job store lock while it waits
+for running jobs, so a job that asked for its jobs (`get_jobs`, `remove`) while the daemon stopped waited for a
+lock held by the very call waiting for it (the stop that hung once in three loaded test runs). The main thread
+owns the scheduler.
+
+SIGINT and SIGTERM ask the jobs in flight to end at their next safe point (between two pages of a pull, between
+two outbound calls: everything before it is committed), then stop the scheduler with `shutdown(wait=True)`, so
+the daemon exits within seconds whatever the load. A write interrupted harder than that is not lost or
+doubled: outbox rows are claimed under a lease and carry a fixed idempotency key. SIGUSR1 writes every thread's
+stack to stderr (for a stop that seems stuck).
 """
 
 from __future__ import annotations
 
+import faulthandler
 import signal
-import threading
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
@@ -27,11 +39,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from channelhub.errors import Fatal
 from channelhub.logs import get_logger
 from channelhub.ports import Capability
+from channelhub.redact import scrub
 from channelhub.runtime import Hub
+from channelhub.services import channels as channel_services
 
 log = get_logger("channelhub.daemon")
 
-PUSH_CAPABILITIES = frozenset({Capability.PUSH_STOCK, Capability.PUSH_FULFILLMENT, Capability.PUSH_REFUND})
+PUSH_CAPABILITIES = frozenset(
+    {Capability.PUSH_STOCK, Capability.PUSH_FULFILLMENT, Capability.PUSH_REFUND, Capability.PUSH_CANCELLATION}
+)
 
 
 @dataclass(frozen=True)
@@ -72,21 +88,25 @@ class Daemon:
         self.hub = hub
         self.on_job = on_job
         self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"misfire_grace_time": None})
-        self._stop = threading.Event()
-        # Set by the signal handler, which must take no lock: a handler runs on the main thread between two
-        # bytecodes, possibly while that thread holds the very lock Event.set() would need (inside Event.wait).
+        # Set by stop() or the signal handler (which must take no lock: a handler runs on the main thread between
+        # two bytecodes, possibly while that thread holds the very lock Event.set() would need).
+        self._stopping = False
         self._signalled: int | None = None
-        self._lock = threading.Lock()
+        self._removed: set[str] = set()
         self.jobs = plan_jobs(hub)
+
+    def stopping(self) -> bool:
+        """True once the daemon was asked to stop: jobs in flight end at their next safe point."""
+        return self._stopping or self._signalled is not None
 
     # --- jobs -----------------------------------------------------------------------------------------------
 
     def pull_job(self, channel: str) -> Any:
-        """Pull one channel; a Fatal error stops the channel's jobs (run_pull records every attempt)."""
-        report = self.hub.pull(channel)
-        if self.hub.channels[channel].stopped_reason:
-            self._remove_channel_jobs(channel)
-        elif report is not None and (report.records or report.duplicate_files):
+        """Pull one channel; a Fatal error stops the channel (run_pull records every attempt)."""
+        if self.stopping() or self.hub.channels[channel].stopped_reason:
+            return None
+        report = channel_services.pull_channel(self.hub, channel, should_stop=self.stopping)
+        if report is not None and (report.records or report.duplicate_files):
             log.info(
                 "pulled",
                 channel=channel,
@@ -96,23 +116,24 @@ class Daemon:
                 updated=report.orders.updated,
                 held=report.orders.held,
                 quarantined=report.quarantined,
-                seen_before=report.duplicate_files,
+                seen_before=report.duplicate_files + report.duplicates,
             )
         return report
 
     def dispatch_job(self) -> Any:
-        report = self.hub.dispatch()
+        if self.stopping():
+            return None
+        report = channel_services.dispatch(self.hub, should_stop=self.stopping)
         if report.calls or report.dead:
             log.info("dispatched", calls=report.calls, sent=report.done, retry=report.retried, dead=report.dead)
         for error in report.errors:
             log.warning("dispatch error", error=error)
-        for channel in list(self.hub.channels):
-            if self.hub.channels[channel].stopped_reason:
-                self._remove_channel_jobs(channel)
         return report
 
     def reconcile_job(self, channel: str) -> Any:
-        report = self.hub.reconcile(channel)
+        if self.stopping() or self.hub.channels[channel].stopped_reason:
+            return None
+        report = channel_services.reconcile_channel(self.hub, channel)
         if report is not None and (report.drifts or report.error):
             log.warning(
                 "stock drift" if report.drifts else "reconcile failed",
@@ -131,13 +152,12 @@ class Daemon:
             result = func()
         except Fatal as exc:
             if channel is not None:
-                self.hub.stop_channel(channel, str(exc))
-                self._remove_channel_jobs(channel)
+                channel_services.stop_channel(self.hub, channel, str(exc))
             else:
-                log.error("job failed", job=job_id, error=str(exc))
+                log.error("job failed", job=job_id, error=scrub(str(exc)))
             return
         except Exception as exc:
-            log.error("job failed", job=job_id, error=str(exc), exc_info=True)
+            log.error("job failed", job=job_id, error=scrub(str(exc)), exc_info=True)
             return
         if self.on_job is not None:
             try:
@@ -154,17 +174,22 @@ class Daemon:
             return lambda: self.reconcile_job(channel)
         return lambda: self.pull_job(channel)
 
-    def _remove_channel_jobs(self, channel: str) -> None:
-        with self._lock:
-            for job in self.scheduler.get_jobs():
-                if job.id == f"pull:{channel}":
-                    job.remove()
-                    log.warning("channel jobs removed", channel=channel, job=job.id)
+    def remove_stopped_channel_jobs(self) -> None:
+        """Drop the jobs of channels stopped since the last look (main thread only: see the module docstring)."""
+        for plan in self.jobs:
+            if plan.channel is None or plan.id in self._removed or not self.hub.channels[plan.channel].stopped_reason:
+                continue
+            self._removed.add(plan.id)
+            job = self.scheduler.get_job(plan.id)
+            if job is not None:
+                job.remove()
+                log.warning("channel jobs removed", channel=plan.channel, job=plan.id)
 
     # --- life cycle -----------------------------------------------------------------------------------------
 
     def run_once(self) -> None:
         """One pass of every job, in order (pulls first, then dispatch), in this thread."""
+        channel_services.start(self.hub)
         for plan in self.jobs:
             if plan.channel is not None:
                 self._run(plan.id, self._func(plan), plan.channel)
@@ -174,7 +199,7 @@ class Daemon:
 
     def start(self) -> None:
         """Start the scheduler in the background; every job runs once at once, then on its interval."""
-        self.hub.resume_channels()
+        channel_services.start(self.hub)
         for plan in self.jobs:
             self.scheduler.add_job(
                 self._run,
@@ -185,7 +210,7 @@ class Daemon:
                 name=plan.id,
                 max_instances=1,
                 coalesce=True,
-                next_run_time=_now(),
+                next_run_time=datetime.now(UTC),
             )
         self.scheduler.start()
         log.info(
@@ -195,10 +220,12 @@ class Daemon:
         )
 
     def stop(self) -> None:
-        """Ask the daemon to stop; `run_forever` returns once in-flight jobs have finished."""
-        self._stop.set()
+        """Ask the daemon to stop; `run_forever` returns once in-flight jobs have reached a safe point."""
+        self._stopping = True
 
     def shutdown(self) -> None:
+        """Ask running jobs to end at their next safe point, then wait for them and stop the scheduler."""
+        self._stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
 
@@ -208,29 +235,27 @@ class Daemon:
         if handle_signals:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 previous[signum] = signal.signal(signum, self._on_signal)
+            faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
         deadline = None if for_seconds is None else time.monotonic() + for_seconds
         self.start()
         try:
-            while not self._stop.is_set() and self._signalled is None:
+            while not self.stopping():
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     break
+                self.remove_stopped_channel_jobs()
                 time.sleep(0.2 if remaining is None else min(0.2, remaining))
         finally:
             if self._signalled is not None:
                 log.info("signal received", signal=signal.Signals(self._signalled).name)
-            log.info("daemon stopping: waiting for running jobs to finish")
+            log.info("daemon stopping: waiting for running jobs to reach a safe point")
             self.shutdown()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+            if handle_signals:
+                faulthandler.unregister(signal.SIGUSR1)
         log.info("daemon stopped cleanly")
         return 0
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self._signalled = signum  # no logging, no locks here: see __init__
-
-
-def _now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)

@@ -24,21 +24,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from channelhub.cli.views import channel_statuses, quarantine_reason
 from channelhub.daemon import Daemon
 from channelhub.errors import ChannelhubError
 from channelhub.logs import configure_logging
 from channelhub.model.shipments import Shipment
+from channelhub.render import status_table
 from channelhub.runtime import Hub
+from channelhub.services import orders as order_services
+from channelhub.services import stock as stock_services
+from channelhub.services.views import channel_statuses, quarantine_reason
 from channelhub.stock import ledger
 from channelhub.store.tables import InboxRow, OrderRow, OutboxRow
 
@@ -256,12 +257,11 @@ class Demo:
         return config
 
     def stage_stock(self) -> None:
-        from channelhub.cli.stock import change_stock  # the code path of `channelhub stock set`
-
         assert self.hub is not None
         self.heading("1. stock counted into the warehouse and published to both channels")
         for sku, quantity in STOCK.items():
-            change_stock(self.hub, partial(_count, sku=sku, quantity=quantity), label=f"set:{sku}:{LOCATION}")
+            # The service `channelhub stock set` calls.
+            stock_services.set_stock(self.hub, sku, quantity, location=LOCATION, reason="demo count")
             self.say(f"stock set {sku} = {quantity} at {LOCATION}")
         self.settle(lambda: self.feed_quantity("ebay-files", "POSTER-A2") == 3)
         for channel in ("amazon", "ebay-files"):
@@ -338,8 +338,6 @@ class Demo:
         self.say("(fix the file or the layout, then `channelhub quarantine replay`)")
 
     def stage_ship(self) -> None:
-        from channelhub.cli.orders import ship_order  # the code path of `channelhub ship`
-
         assert self.hub is not None
         self.heading("5. an Amazon order ships: the shipping confirmation goes out")
         ref = "amazon:302-1000002-1000002"
@@ -350,7 +348,7 @@ class Demo:
             tracking_url="https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html",
             shipped_at=datetime.now(UTC),
         )
-        ship_order(self.hub, ref, shipment, source="demo")
+        order_services.ship(self.hub, ref, shipment, source="demo")  # the service `channelhub ship` calls
         state = self.scalar(select(OrderRow.state).where(OrderRow.external_id == "302-1000002-1000002"))
         self.say(f"shipped {ref} with DHL 00340434161234567890: order is now {state}")
         sent = self.settle(lambda: bool(self.outbox_files("amazon", "order-id\t")))
@@ -361,8 +359,6 @@ class Demo:
             self.show_file(confirmations[-1])
 
     def summary(self) -> None:
-        from channelhub.cli.ops import status_table
-
         assert self.hub is not None
         self.heading("summary")
         self.out.print(status_table(channel_statuses(self.hub)))
@@ -398,7 +394,7 @@ class Demo:
 
     def run(self) -> int:
         config = self.setup()
-        self.hub = Hub.open(config)
+        self.hub = Hub.open(config, connect=True)
         configure_logging(level="WARNING", secrets=self.hub.config.secret_values())
         stopped = {rt.name: rt.stopped_reason for rt in self.hub.channels.values() if rt.stopped_reason}
         if stopped:
@@ -432,8 +428,3 @@ class Demo:
 def run_demo(folder: Path, *, cycles: int = 2, out: Console | None = None) -> int:
     """Run the demo in `folder` (wiped and recreated); returns the exit code."""
     return Demo(Path(folder).resolve(), cycles=cycles, out=out or Console()).run()
-
-
-def _count(session: Session, *, sku: str, quantity: int) -> set[str]:
-    """A stock count at the demo's one location (what `channelhub stock set` does)."""
-    return ledger.set_on_hand(session, sku, LOCATION, quantity, "demo count")

@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
-from typing import Any, TextIO, cast
+from typing import TextIO, cast
 
 import structlog
-from structlog.typing import EventDict, Processor
+from structlog.typing import Processor
+
+from channelhub.redact import redacting_processor, register_secrets
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Chatty libraries that say nothing a merchant needs at INFO.
@@ -36,52 +38,21 @@ class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         return None
 
 
-def _fallback_redactor(secrets: Iterable[str]) -> Processor:
-    """Replace every occurrence of a known secret value in any string field with `***`."""
-    values = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-
-    def scrub(value: Any) -> Any:
-        if isinstance(value, str):
-            for secret in values:
-                value = value.replace(secret, "***")
-            return value
-        if isinstance(value, dict):
-            return {k: scrub(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return type(value)(scrub(v) for v in value)
-        return value
-
-    def processor(_logger: Any, _name: str, event_dict: EventDict) -> EventDict:
-        if not values:
-            return event_dict
-        return {k: scrub(v) for k, v in event_dict.items()}
-
-    return processor
-
-
-def _redactor(secrets: Iterable[str]) -> Processor:
-    """The project's redaction processor (channelhub.redact), or a value-based fallback if it is unavailable."""
-    secrets = list(secrets)
-    try:
-        from channelhub.redact import redacting_processor
-    except ImportError:  # pragma: no cover - redact.py ships with the package
-        return _fallback_redactor(secrets)
-    return cast(Processor, redacting_processor(secrets))
-
-
 def configure_logging(
     *, level: str = "INFO", json: bool = False, secrets: Iterable[str] = (), stream: TextIO | None = None
 ) -> None:
     """Set up structlog and the stdlib root logger: console (coloured on a terminal) or one JSON object a line.
 
-    `secrets` are values that must never appear in output; the redaction processor runs on every event, the
-    stdlib's included, after the message is formatted and before it is rendered.
+    `secrets` are values that must never appear in output: they join the process's registered secrets
+    (`channelhub.redact`), which the redaction processor masks on every event, the stdlib's included, after the
+    message is formatted and before it is rendered.
     """
     level_name = level.upper()
     if level_name not in LEVELS:
         raise ValueError(f"log level must be one of {', '.join(LEVELS)}, not {level!r}")
     out = stream if stream is not None else sys.stderr
-    redact = _redactor(secrets)
+    register_secrets(secrets)
+    redact = cast(Processor, redacting_processor())
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,

@@ -1,12 +1,17 @@
-"""Secret redaction for anything a person or a log collector may read.
+"""Secret redaction for anything a person, a log collector or the database may keep: ONE redactor.
 
 Two rules, applied together:
 
 - a known secret value (from `HubConfig.secret_values()`: every SecretStr in a connector config, every value
-  expanded from `${ENV}` and every secret read from a `*_file`) is replaced with `***` wherever it appears in a
-  string, embedded or whole;
+  expanded from `${ENV}` and every secret read from a `*_file`, the database password) is replaced with `***`
+  wherever it appears in a string, embedded or whole;
 - the value of a key named like a credential (password, secret, token, api key, authorization, cookie,
   credential, a name ending in `key`) is replaced with `***` whatever it is.
+
+The secrets a process knows are registered once (`register_secrets`, called when a hub opens its config);
+`scrub(text)` applies them to any text, and the log processor, every error text the engine stores
+(channel_state, outbox.last_error, quarantine reasons) and every CLI message go through it, so what is masked in
+a log line is masked everywhere.
 
 Values shorter than `MIN_SECRET_LENGTH` are not treated as secrets: replacing every "1" or "on" in a log would
 destroy the log and protect nothing.
@@ -51,6 +56,38 @@ class _Matcher:
         return self.pattern.sub(REDACTED, text) if self.pattern is not None else text
 
 
+_registered: dict[str, _Matcher] = {"matcher": _Matcher(())}
+
+
+def register_secrets(secrets: Iterable[str]) -> None:
+    """Add values every later `scrub` (and log line) masks. Registered values are kept for the process's life:
+    a value once secret stays masked even after its config is closed."""
+    current = _registered["matcher"]
+    added = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH} - current.values
+    if added:
+        _registered["matcher"] = _Matcher(current.values | added)
+
+
+def registered_secrets() -> frozenset[str]:
+    return _registered["matcher"].values
+
+
+def scrub(text: str) -> str:
+    """`text` with every registered secret replaced by `***`: for error texts that are stored or printed."""
+    return _registered["matcher"].sub(text) if text else text
+
+
+def redact_url(url: str) -> str:
+    """A connection URL with its password masked (a URL that does not parse is masked by pattern)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", url)
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     """`text` with every occurrence of each secret value replaced by `***`."""
     return _Matcher(secrets).sub(text)
@@ -78,13 +115,15 @@ def _scrub(value: Any, matcher: _Matcher) -> Any:
     return value
 
 
-def redacting_processor(secret_values: SecretValues) -> Callable[[Any, str, dict[str, Any]], dict[str, Any]]:
+def redacting_processor(
+    secret_values: SecretValues = registered_secrets,
+) -> Callable[[Any, str, dict[str, Any]], dict[str, Any]]:
     """A structlog processor masking secrets in every event dict.
 
-    `secret_values` is either the values themselves or a callable returning them (for example
-    `config.secret_values`); a callable is asked on every event, and the compiled pattern is rebuilt only when
-    its answer changes. Place the processor last before the renderer (after `format_exc_info`), so tracebacks
-    are formatted text by the time it runs.
+    `secret_values` is either the values themselves or a callable returning them (by default the registered
+    secrets, the same ones `scrub` masks); a callable is asked on every event, and the compiled pattern is
+    rebuilt only when its answer changes. Place the processor last before the renderer (after
+    `format_exc_info`), so tracebacks are formatted text by the time it runs.
     """
     provider: Callable[[], Iterable[str]]
     if callable(secret_values):

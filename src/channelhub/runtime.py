@@ -1,39 +1,37 @@
-"""Wiring: config -> database -> plugin registry -> connector instances -> stock policies.
+"""Wiring: config -> database -> plugin registry -> connector instances -> stock policies. Assembly only: the use
+cases that run on a hub are `channelhub.services`.
 
 `Hub.open(config_path)` is the one place a running hub is assembled, for the daemon, the CLI and the demo alike.
-It refuses a broken config (ConfigError, exit code 2 in the CLI), reports plugin problems as warnings without
-letting one bad plugin stop the rest, and builds a connector per enabled channel. A channel whose connector cannot
-be built, or that later raises Fatal, is *stopped*: its reason is recorded in `channel_state` and shown by
-`channelhub status`; every other channel goes on.
+It refuses a broken config (ConfigError, exit code 2 in the CLI) and an unreachable database
+(DatabaseUnavailable, exit 2), reports plugin problems that no channel depends on as warnings, and registers the
+config's secrets with the one redactor (`channelhub.redact`). With `connect=True` it builds a connector per
+enabled channel and asks each for its `preflight()` problems: a channel that cannot be built, or whose first
+job would fail for a reason known now (a missing local folder), refuses the start with every problem named;
+`check_startup` finds exactly the same problems for `channelhub config check`. A channel that fails later, at
+run time (Fatal), is *stopped*: its reason is recorded in `channel_state` and shown by `channelhub status`;
+every other channel goes on.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import select
-
-from channelhub.config import HubConfig, load_config
+from channelhub.config import HubConfig, InvalidConfig, load_config
 from channelhub.errors import ChannelhubError, ConfigError
 from channelhub.logs import get_logger
 from channelhub.plugins import Registry
 from channelhub.ports import Capability, Connector, ConnectorContext
+from channelhub.redact import register_secrets, scrub
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store import Database, open_database
-from channelhub.store.locks import try_exclusive
-from channelhub.store.tables import ChannelStateRow
-from channelhub.sync.dispatch import Dispatcher, DispatchReport
-from channelhub.sync.reconcile import ReconcileReport, reconcile
+from channelhub.store.db import check_reachable
+from channelhub.sync.ingest import IngestRules
 from channelhub.sync.retry import RetryPolicy
-
-if TYPE_CHECKING:
-    from channelhub.sync.pull import PullReport
 
 log = get_logger("channelhub.runtime")
 
@@ -68,6 +66,11 @@ class ChannelRuntime:
     def can(self, capability: Capability) -> bool:
         return self.active and capability in self.capabilities
 
+    @property
+    def declares(self) -> frozenset[Capability]:
+        """What the channel's connector class declares, built or not (for commands that do not connect)."""
+        return self.settings.capabilities if self.enabled else frozenset()
+
 
 @dataclass
 class Hub:
@@ -82,33 +85,30 @@ class Hub:
     # --- assembly -------------------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, config_path: str | Path, *, connect: bool = True, migrate: bool = True) -> Hub:
-        """Load the config, open (and migrate) the database, discover plugins and build the connectors.
-
-        `connect=False` skips building connectors (for read-only commands that only need the database).
-        Raises ConfigError for a broken config; never raises for a single bad plugin or channel.
-        """
-        path = Path(config_path)
-        if not path.is_file():
-            raise ConfigError("config file not found (pass --config or set $CHANNELHUB_CONFIG)", where=str(path))
-        config = load_config(path)  # discovers plugins: entry points, connectors/ beside it, connector_dirs
-        registry = config.registry
-        for problem in registry.problems:
-            log.warning("plugin not loaded", source=problem.source, reason=problem.reason)
+    def open(cls, config_path: str | Path, *, connect: bool = False, migrate: bool = True) -> Hub:
+        """Load the config, open (and migrate) the database, discover plugins; with `connect`, build and check
+        the connectors (see the module docstring). Raises ConfigError or DatabaseUnavailable."""
+        config = read_config(config_path)
         db = open_database(config.database_url, migrate=migrate)
-        hub = cls(config=config, config_path=path, db=db, registry=registry)
+        hub = cls(config=config, config_path=Path(config_path), db=db, registry=config.registry)
         hub.policies = list(config.stock_policies())
         for channel in config.channels:
             hub.channels[channel.name] = ChannelRuntime(
                 name=channel.name, kind=channel.kind, enabled=channel.enabled, settings=channel
             )
         if connect:
-            for runtime in hub.channels.values():
-                if runtime.enabled:
-                    hub._build(runtime)
+            for problem in config.registry.problems:
+                log.warning("plugin not loaded", source=problem.source, reason=problem.reason)
+            problems = [found for rt in hub.channels.values() if rt.enabled for found in hub._build(rt)]
+            if problems:
+                hub.close()
+                raise InvalidConfig(problems, where=str(config_path))
         return hub
 
-    def _build(self, runtime: ChannelRuntime) -> None:
+    def _build(self, runtime: ChannelRuntime) -> list[str]:
+        """Build the channel's connector and ask for its preflight problems; return them (each naming the
+        config file and the channel)."""
+        where = f"{self.config_path}: channels[{runtime.name}]"
         context = ConnectorContext(
             channel=runtime.name,
             base_dir=self.config.base_dir,
@@ -117,11 +117,10 @@ class Hub:
         )
         try:
             runtime.connector = self.registry.create(runtime.kind, runtime.settings.connector_config, context)
-        except ConfigError:
-            raise
-        except (ChannelhubError, Exception) as exc:  # one broken channel must not stop the others
-            runtime.stopped_reason = f"cannot start: {exc}"
-            log.error("channel not started", channel=runtime.name, kind=runtime.kind, error=str(exc))
+            problems = list(runtime.connector.preflight())
+        except (ChannelhubError, Exception) as exc:  # a broken plugin must not crash the start with a traceback
+            return [f"{where}: cannot start: {scrub(str(exc))}"]
+        return [f"{where}: {scrub(problem)}" for problem in problems]
 
     def close(self) -> None:
         for runtime in self.channels.values():
@@ -129,7 +128,7 @@ class Hub:
                 try:
                     runtime.connector.close()
                 except Exception as exc:  # closing must not hide the reason we are stopping
-                    log.warning("connector close failed", channel=runtime.name, error=str(exc))
+                    log.warning("connector close failed", channel=runtime.name, error=scrub(str(exc)))
         self.db.dispose()
 
     def __enter__(self) -> Hub:
@@ -150,101 +149,65 @@ class Hub:
         return {rt.name: rt.connector for rt in self.active() if rt.connector is not None}
 
     def channel(self, name: str) -> ChannelRuntime:
+        """The channel called `name`; ConfigError (exit 2) naming the configured ones when there is none."""
         try:
             return self.channels[name]
         except KeyError:
             known = ", ".join(sorted(self.channels)) or "none"
             raise ConfigError(f"no channel named {name!r} (configured: {known})", where=str(self.config_path)) from None
 
-    def stop_channel(self, name: str, reason: str) -> None:
-        """Stop a channel after a Fatal error: its jobs stop, the reason is stored for `channelhub status`."""
-        runtime = self.channels[name]
-        runtime.stopped_reason = reason
-        log.error("channel stopped", channel=name, reason=reason)
-        with self.db.transaction() as session:
-            state = session.get(ChannelStateRow, name) or ChannelStateRow(channel=name)
-            state.stopped_reason = reason
-            state.last_error = reason
-            session.add(state)
+    def rules(self, name: str) -> IngestRules:
+        """The channel's rules for what may be applied."""
+        return IngestRules(max_line_quantity=self.channel(name).settings.max_line_quantity)
 
-    def resume_channels(self) -> None:
-        """Forget stopped reasons of earlier runs: a restart is how an operator says "try again after the fix".
+    def policy(self, name: str) -> ChannelStockPolicy:
+        return next((p for p in self.policies if p.channel == name), ChannelStockPolicy(name))
 
-        Channels that could not be built in this run keep (and record) their reason.
-        """
-        from channelhub.sync.pull import resume_channel
+    @property
+    def retry(self) -> RetryPolicy:
+        """The dispatcher's retry policy from [sync]: max attempts and the capped exponential backoff."""
+        sync = self.config.sync
+        return RetryPolicy(max_attempts=sync.max_attempts, base=sync.backoff_base_seconds, cap=sync.backoff_cap_seconds)
 
-        for runtime in self.channels.values():
-            if runtime.stopped_reason:
-                with self.db.transaction() as session:
-                    state = session.get(ChannelStateRow, runtime.name) or ChannelStateRow(channel=runtime.name)
-                    state.stopped_reason = runtime.stopped_reason
-                    session.add(state)
-            elif runtime.enabled:
-                resume_channel(self.db, runtime.name)
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.config.sync.lease_seconds)
 
-    # --- work -----------------------------------------------------------------------------------------------
-
-    def pull(self, name: str, *, progress: Callable[[PullReport], None] | None = None) -> PullReport | None:
-        """One pull of channel `name` (None when the channel does not pull, is not running, or another daemon
-        is pulling it right now: see `channelhub.store.locks`).
-
-        run_pull records the attempt in channel_state; a Fatal error there stops the channel here too.
-        """
-        from channelhub.sync.pull import run_pull
-
-        runtime = self.channel(name)
-        if runtime.connector is None or not runtime.can(Capability.PULL_ORDERS):
-            return None
-        overlap = timedelta(seconds=self.config.sync.overlap_seconds)
-        with try_exclusive(self.db, f"pull:{name}") as mine:
-            if not mine:
-                log.info("another worker is pulling this channel; skipped", channel=name)
-                return None
-            report = run_pull(self.db, runtime.connector, policies=self.policies, overlap=overlap, progress=progress)
-        if report.stopped:
-            runtime.stopped_reason = report.error
-            log.error("channel stopped", channel=name, reason=report.error)
-        elif report.error:
-            log.warning("pull ended early", channel=name, error=report.error)
-        return report
-
-    def reconcile(self, name: str, *, heal: bool | None = None) -> ReconcileReport | None:
-        """Compare channel `name`'s listed stock with the hub's (None when it cannot read stock back or is not
-        running). `heal` defaults to the channel's `reconcile = "heal"` setting."""
-        runtime = self.channel(name)
-        if runtime.connector is None or not runtime.can(Capability.PULL_STOCK):
-            return None
-        policy = next((p for p in self.policies if p.channel == name), ChannelStockPolicy(name))
-        if heal is None:
-            heal = runtime.settings.reconcile == "heal"
-        return reconcile(self.db, runtime.connector, policy, heal=heal)
-
-    def dispatcher(self) -> Dispatcher:
-        """A dispatcher over every running channel, with the retry policy and lease from [sync]."""
-        return Dispatcher(
-            self.db,
-            self.connectors(),
-            worker_id=self.worker_id,
-            retry=retry_policy(self.config),
-            lease=timedelta(seconds=self.config.sync.lease_seconds),
-        )
-
-    def dispatch(self) -> DispatchReport:
-        """Send what is due in the outbox, once. A channel whose write raised Fatal is stopped (and recorded)."""
-        report = self.dispatcher().run_once()
-        for channel, reason in report.stopped.items():
-            if channel in self.channels:
-                self.stop_channel(channel, reason)
-        return report
-
-    def stopped_in_db(self) -> dict[str, str]:
-        with self.db.transaction() as session:
-            rows = session.execute(select(ChannelStateRow.channel, ChannelStateRow.stopped_reason)).all()
-        return {channel: reason for channel, reason in rows if reason}
+    @property
+    def overlap(self) -> timedelta:
+        return timedelta(seconds=self.config.sync.overlap_seconds)
 
 
-def retry_policy(config: HubConfig) -> RetryPolicy:
-    """The dispatcher's retry policy from [sync]: max attempts and the capped exponential backoff."""
-    sync = config.sync
-    return RetryPolicy(max_attempts=sync.max_attempts, base=sync.backoff_base_seconds, cap=sync.backoff_cap_seconds)
+def read_config(config_path: str | Path) -> HubConfig:
+    """Load and validate the config (ConfigError naming every problem) and register its secrets with the
+    redactor before anything else can print them."""
+    path = Path(config_path)
+    if not path.is_file():
+        raise ConfigError("config file not found (pass --config or set $CHANNELHUB_CONFIG)", where=str(path))
+    config = load_config(path)  # discovers plugins: entry points, connectors/ beside it, connector_dirs
+    register_secrets(config.secret_values())
+    return config
+
+
+def check_startup(config_path: str | Path) -> tuple[list[str], list[str]]:
+    """(problems, warnings) `channelhub run` would meet starting with this config, without starting it:
+    config errors, a database that cannot be opened, channels that cannot be built or fail their preflight.
+    A plugin that fails to load but that no channel uses is a warning: run starts without it."""
+    try:
+        config = read_config(config_path)
+    except InvalidConfig as exc:
+        return list(exc.problems), []
+    except ConfigError as exc:
+        return [str(exc)], []
+    warnings = [f"{config_path}: plugin {problem} (no channel uses it)" for problem in config.registry.problems]
+    problem = check_reachable(config.database_url)
+    if problem:
+        return [problem], warnings
+    try:
+        hub = Hub.open(config_path, connect=True, migrate=False)
+    except InvalidConfig as exc:
+        return list(exc.problems), warnings
+    except ChannelhubError as exc:
+        return [str(exc)], warnings
+    hub.close()
+    return [], warnings

@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from channelhub import __version__
-from channelhub.cli.common import CliState, fail
+from channelhub.cli.common import CONFIG_ENV, CliState, fail
 from channelhub.logs import LEVELS, configure_logging
-from channelhub.runtime import CONFIG_ENV
 
 app = typer.Typer(
     name="channelhub",

@@ -1,8 +1,12 @@
 """What every command shares: the global options, opening the hub, error handling and output helpers.
 
-Exit codes: 0 done, 1 the command failed (an order not found, a refused stock change), 2 bad config or usage.
-Command output goes to stdout; messages, warnings and logs to stderr. No command prints a traceback for an error
-the hub raised on purpose.
+Exit codes: 0 done, 1 the command failed (an order not found, a refused stock change), 2 bad config or usage
+(the error's `exit_code`). Command output goes to stdout; messages, warnings and logs to stderr. No command
+prints a traceback for an error the hub raised on purpose, and everything printed passes the secret redaction
+(`channelhub.redact`): the streams themselves mask registered secrets, so a table cell cannot leak one either.
+
+Imports here stay light (typer, rich): the hub and its libraries are imported by the commands that use them, so
+`channelhub --version` and `--help` start at once.
 """
 
 from __future__ import annotations
@@ -14,16 +18,37 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import typer
 from rich.console import Console
 
-from channelhub.errors import ChannelhubError, ConfigError
-from channelhub.logs import configure_logging
-from channelhub.runtime import Hub, default_config_path
+from channelhub.redact import scrub
+
+if TYPE_CHECKING:
+    from channelhub.runtime import Hub
+
+CONFIG_ENV = "CHANNELHUB_CONFIG"
+DEFAULT_CONFIG = "channelhub.toml"
+
+
+class _Redacting:
+    """A text stream that masks registered secrets in everything written, then writes to whatever
+    `sys.stdout` / `sys.stderr` is at that moment (test runners swap them)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    @property
+    def _stream(self) -> TextIO:
+        return getattr(sys, self._name)  # type: ignore[no-any-return]
+
+    def write(self, text: str) -> int:
+        return self._stream.write(scrub(text))
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._stream, attribute)
 
 
 def _width(stream: TextIO) -> int | None:
@@ -33,8 +58,8 @@ def _width(stream: TextIO) -> int | None:
     return 160
 
 
-console = Console(highlight=False, soft_wrap=True, width=_width(sys.stdout))
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, width=_width(sys.stderr))
+console = Console(file=_Redacting("stdout"), highlight=False, soft_wrap=True, width=_width(sys.stdout))  # type: ignore[arg-type]
+err_console = Console(file=_Redacting("stderr"), highlight=False, soft_wrap=True, width=_width(sys.stderr))  # type: ignore[arg-type]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,7 +73,7 @@ class CliState:
     log_level: str | None = None  # None: the config's [log] level for long-running commands, WARNING otherwise
 
     def config_path(self, override: Path | None = None) -> Path:
-        return override or self.config or default_config_path()
+        return override or self.config or Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -59,29 +84,31 @@ def state(ctx: typer.Context) -> CliState:
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}", markup=True)
+    err_console.print(f"[red]error:[/red] {scrub(message)}", markup=True, highlight=False)
     return typer.Exit(code)
 
 
-def print_config_error(exc: ConfigError) -> None:
-    problems = getattr(exc, "problems", None) or [str(exc)]
-    err_console.print("[red]configuration error:[/red]", markup=True)
+def print_problems(heading: str, problems: list[str]) -> None:
+    err_console.print(f"[red]{heading}[/red]", markup=True)
     for problem in problems:
         err_console.print(f"  {problem}", markup=False)
 
 
 def handle_errors(func: F) -> F:
-    """Turn the hub's own errors into a message and an exit code: 2 for config, 1 for the rest."""
+    """Turn the hub's own errors into one message and the error's exit code (2 for config and usage, 1 for
+    the rest)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from channelhub.errors import ChannelhubError, ConfigError
+
         try:
             return func(*args, **kwargs)
         except ConfigError as exc:
-            print_config_error(exc)
-            raise typer.Exit(2) from None
+            print_problems("configuration error:", getattr(exc, "problems", None) or [str(exc)])
+            raise typer.Exit(exc.exit_code) from None
         except ChannelhubError as exc:
-            raise fail(str(exc)) from None
+            raise fail(str(exc), exc.exit_code) from None
         except ValueError as exc:  # refused input the hub checks itself (an empty reason, an invalid shipment)
             raise fail(str(exc)) from None
 
@@ -94,9 +121,11 @@ def open_hub(
 ) -> Iterator[Hub]:
     """Open the hub for a command; logging is reconfigured with the config's secrets and log settings.
 
-    `connect=True` builds the connectors (commands that talk to channels); `long_running` commands log at the
-    config's level, short ones only warnings unless --log-level says otherwise.
+    `connect=True` builds and checks the connectors (commands that talk to channels); `long_running` commands
+    log at the config's level, short ones only warnings unless --log-level says otherwise.
     """
+    from channelhub.runtime import Hub
+
     opts = state(ctx)
     hub = Hub.open(opts.config_path(config), connect=connect)
     try:
@@ -108,6 +137,8 @@ def open_hub(
 
 def setup_logging(opts: CliState, hub: Hub | None = None, *, long_running: bool = False) -> None:
     """Command-line options win, then the config's [log] section; secrets always come from the config."""
+    from channelhub.logs import configure_logging
+
     secrets: list[str] = []
     level = opts.log_level
     as_json = opts.log_json
@@ -119,30 +150,6 @@ def setup_logging(opts: CliState, hub: Hub | None = None, *, long_running: bool 
     configure_logging(level=level or ("INFO" if long_running else "WARNING"), json=as_json, secrets=secrets)
 
 
-def fmt_time(value: datetime | None) -> str:
-    if value is None:
-        return "-"
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def fmt_age(value: datetime | None, now: datetime | None = None) -> str:
-    """How long ago, in a person's words ("3s", "4m 10s", "2h 5m", "3d 4h")."""
-    if value is None:
-        return "-"
-    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
-    seconds = max(seconds, 0)
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {secs}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
-
-
 def print_json(data: Any) -> None:
     """JSON to stdout, plain (no colour codes), so it can be piped to jq."""
-    typer.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+    typer.echo(scrub(json.dumps(data, indent=2, default=str, ensure_ascii=False)))

@@ -1,36 +1,27 @@
-"""Operating the hub: run, sync, status, inspect, config check, db upgrade, demo."""
+"""Operating the hub: run, sync, status, inspect, config check, db upgrade, demo.
+
+Each command parses, calls a service and prints; the hub is imported inside the command, so `--version` and
+`--help` do not load it.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from inspect import signature
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from channelhub.cli.app import ConfigOption, app
-from channelhub.cli.common import (
-    console,
-    err_console,
-    fail,
-    fmt_age,
-    fmt_time,
-    handle_errors,
-    open_hub,
-    print_config_error,
-    print_json,
-    state,
-)
-from channelhub.cli.views import channel_statuses
-from channelhub.errors import ConfigError, Skippable
-from channelhub.ports import Capability
-from channelhub.sync.dispatch import DispatchReport
-from channelhub.sync.pull import PullReport
+from channelhub.cli.common import console, err_console, fail, handle_errors, open_hub, print_json, print_problems, state
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from channelhub.sync.dispatch import DispatchReport
+    from channelhub.sync.pull import PullReport
 
 config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -57,7 +48,6 @@ def run(
     with open_hub(ctx, config, connect=True, long_running=True) as hub:
         daemon = Daemon(hub)
         if once:
-            hub.resume_channels()
             daemon.run_once()
             return
         code = daemon.run_forever(for_seconds=for_seconds)
@@ -83,13 +73,17 @@ class PullProgress:
 
 @contextmanager
 def progress_bars() -> Iterator[Progress]:
+    """Progress lines on stderr while a terminal watches; they vanish when done (transient), so the summary
+    printed after them is never drawn over."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err_console,
-        transient=False,
+        transient=True,
         disable=not err_console.is_terminal,
     )
     with progress:
@@ -97,7 +91,7 @@ def progress_bars() -> Iterator[Progress]:
 
 
 def describe_pull(report: PullReport | None) -> str:
-    """One line: what a pull did."""
+    """One line: what a pull did, every new order counted by the state it ended in."""
     if report is None:
         return "nothing to pull"
     o = report.orders
@@ -108,10 +102,16 @@ def describe_pull(report: PullReport | None) -> str:
         f"{o.updated} updated",
         f"{o.confirmed} confirmed",
         f"{o.held} held",
+        f"{o.shipped} shipped by the channel",
+        f"{o.cancelled} cancelled",
         f"{report.quarantined} quarantined",
     ]
+    if report.duplicates:
+        parts.append(f"{report.duplicates} seen before")
     if report.duplicate_files:
         parts.append(f"{report.duplicate_files} file(s) seen before")
+    if o.conflicts:
+        parts.append(f"{len(o.conflicts)} conflict(s)")
     return ", ".join(parts)
 
 
@@ -135,31 +135,37 @@ def sync(
     channel: Annotated[str | None, typer.Option("--channel", help="Only this channel.")] = None,
 ) -> None:
     """One pass: pull each channel, then send what is due in the outbox."""
+    from channelhub.ports import Capability
+    from channelhub.services import channels as services
+
     with open_hub(ctx, connect=True, long_running=True) as hub:
-        names = [channel] if channel else list(hub.channels)
-        if channel:
-            hub.channel(channel)  # refuses an unknown name
-        hub.resume_channels()
+        names = [hub.channel(channel).name] if channel else list(hub.channels)
+        services.start(hub)
         failed = False
+        lines: list[tuple[bool, str]] = []  # (to stderr?, text), printed once the progress lines are gone
         with progress_bars() as progress:
             for name in names:
                 runtime = hub.channels[name]
                 if not runtime.can(Capability.PULL_ORDERS):
                     reason = runtime.stopped_reason or ("disabled" if not runtime.enabled else "does not pull orders")
-                    console.print(f"{name}: skipped ({reason})")
+                    lines.append((False, f"{name}: skipped ({reason})"))
                     failed = failed or bool(runtime.stopped_reason)
                     continue
                 try:
-                    report = hub.pull(name, progress=PullProgress(progress, name))
+                    report = services.pull_channel(hub, name, progress=PullProgress(progress, name))
                 except Exception as exc:  # a bug or the database going away: report it, go on with the rest
-                    err_console.print(f"{name}: pull failed: {type(exc).__name__}: {exc}", markup=False)
+                    lines.append((True, f"{name}: pull failed: {type(exc).__name__}: {exc}"))
                     failed = True
                     continue
                 if report is not None and report.error:
-                    err_console.print(f"{name}: {'stopped' if report.stopped else 'pull ended early'}: {report.error}")
+                    lines.append(
+                        (True, f"{name}: {'stopped' if report.stopped else 'pull ended early'}: {report.error}")
+                    )
                     failed = True
-                console.print(f"{name}: {describe_pull(report)}", markup=False)
-        dispatched = hub.dispatch()
+                lines.append((False, f"{name}: {describe_pull(report)}"))
+        for to_stderr, text in lines:
+            (err_console if to_stderr else console).print(text, markup=False)
+        dispatched = services.dispatch(hub)
         console.print(f"dispatch: {describe_dispatch(dispatched)}", markup=False)
         for error in dispatched.errors:
             err_console.print(f"dispatch: {error}", markup=False)
@@ -171,41 +177,13 @@ def sync(
 # --- status -------------------------------------------------------------------------------------------------
 
 
-def status_table(rows: list[Any]) -> Table:
-    table = Table(title="channels")
-    for column in (
-        "channel",
-        "kind",
-        "last pull",
-        "lag",
-        "cursor",
-        "pending",
-        "dead",
-        "held",
-        "quarantined",
-        "stopped",
-    ):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(
-            row.name,
-            row.kind,
-            fmt_time(row.last_pull),
-            fmt_age(row.last_ok),
-            row.cursor,
-            str(row.pending),
-            str(row.dead),
-            str(row.held),
-            str(row.quarantined),
-            row.stopped_reason or (f"last error: {row.last_error}" if row.last_error else ""),
-        )
-    return table
-
-
 @app.command()
 @handle_errors
 def status(ctx: typer.Context) -> None:
     """Each channel: last pull, lag, cursor, outbox pending/dead, held orders, why it is stopped."""
+    from channelhub.render import status_table
+    from channelhub.services.views import channel_statuses
+
     with open_hub(ctx) as hub:
         console.print(status_table(channel_statuses(hub)))
 
@@ -213,12 +191,16 @@ def status(ctx: typer.Context) -> None:
 # --- inspect ------------------------------------------------------------------------------------------------
 
 
-def inspection_connector(kind: str, layout: str | None, config_path: Path) -> Any:
+def inspection_connector(kind: str, layout: str | None, currency: str | None, config_path: Path) -> Any:
     """A connector of `kind` built for offline inspection: no transport, no database, no config needed.
 
     Drop-in connectors are found in `connectors/` beside the config file (when there is one) and in the current
-    folder. A connector class may offer `for_inspection(layout)`; otherwise it is built with default settings.
+    folder. A connector class may offer `for_inspection(layout, mapping_dirs=..., currency=...)` (each keyword
+    only when its signature names it); otherwise it is built with default settings.
     """
+    from inspect import signature
+
+    from channelhub.errors import ConfigError
     from channelhub.plugins import discover
     from channelhub.ports import ConnectorContext
 
@@ -233,9 +215,15 @@ def inspection_connector(kind: str, layout: str | None, config_path: Path) -> An
     local_mappings = [d for d in (config_path.resolve().parent / "mappings", Path.cwd() / "mappings") if d.is_dir()]
     factory = getattr(cls, "for_inspection", None)
     if callable(factory):
-        if "mapping_dirs" in signature(factory).parameters:
-            return factory(layout, mapping_dirs=[*dict.fromkeys(local_mappings), *builtin_mapping_dirs()])
-        return factory(layout)
+        accepted = signature(factory).parameters
+        options: dict[str, Any] = {}
+        if "mapping_dirs" in accepted:
+            options["mapping_dirs"] = [*dict.fromkeys(local_mappings), *builtin_mapping_dirs()]
+        if currency is not None:
+            if "currency" not in accepted:
+                raise ConfigError(f"{kind} takes no --currency", where="inspect")
+            options["currency"] = currency
+        return factory(layout, **options)
     context = ConnectorContext(channel="inspect", base_dir=Path.cwd(), mapping_dirs=tuple(builtin_mapping_dirs()))
     return registry.create(kind, {}, context)
 
@@ -253,24 +241,32 @@ def inspect(
     kind: Annotated[str, typer.Argument(help="Connector kind, e.g. marketplace.")],
     file: Annotated[Path, typer.Argument(help="A saved payload or flat file.", exists=True, dir_okay=False)],
     layout: Annotated[str | None, typer.Option("--layout", help="Layout name (mappings/NAME.yaml).")] = None,
+    currency: Annotated[
+        str | None, typer.Option("--currency", help="Currency of files whose rows carry none (e.g. EUR).")
+    ] = None,
+    max_line_quantity: Annotated[
+        int | None, typer.Option("--max-line-quantity", min=1, help="The channel's limit (default 10,000).")
+    ] = None,
 ) -> None:
-    """Map a saved payload or file to canonical orders, printed as JSON. Touches no database."""
-    connector = inspection_connector(kind, layout, state(ctx).config_path())
+    """Map a saved payload or file to canonical orders, printed as JSON, with every record the import would
+    refuse reported on stderr (exit 1). Touches no database."""
+    from channelhub.sync.ingest import IngestRules, map_record
+
+    connector = inspection_connector(kind, layout, currency, state(ctx).config_path())
+    rules = IngestRules() if max_line_quantity is None else IngestRules(max_line_quantity=max_line_quantity)
     options = {"layout": layout} if layout else {}
     orders: list[dict[str, Any]] = []
-    problems: list[tuple[str, str]] = []
+    problems: list[str] = []
     for record in connector.inspect(file.name, file.read_bytes(), options):
-        if record.problem:
-            problems.append((record.source, record.problem))
-            continue
-        try:
-            orders.append(connector.map_order(record).model_dump(mode="json"))
-        except Skippable as exc:
-            problems.append((record.source, str(exc)))
+        order, reason = map_record(connector, record, rules)  # exactly what an import would decide
+        if order is None:
+            problems.append(reason)
+        else:
+            orders.append(order.model_dump(mode="json"))
     print_json(orders)
-    for source, reason in problems:
-        err_console.print(f"problem: {source}: {reason}", markup=False)
-    err_console.print(f"{len(orders)} order(s) mapped, {len(problems)} problem(s)", markup=False)
+    for reason in problems:
+        err_console.print(f"refused: {reason}", markup=False)
+    err_console.print(f"{len(orders)} order(s) mapped, {len(problems)} refused", markup=False)
     if problems:
         raise typer.Exit(1)
 
@@ -280,21 +276,21 @@ def inspect(
 
 @config_app.command("check")
 def config_check(ctx: typer.Context, config: ConfigOption = None) -> None:
-    """Validate the config: every problem on its own line naming file, channel and key; exit 2 if any."""
-    from channelhub.config import check_config, load_config
+    """Find everything `channelhub run` would refuse at start (config, database, each channel's connector and
+    its local folders), without starting it: each problem on its own line, exit 2 if any. A plugin that no
+    channel uses and that fails to load is a warning."""
+    from channelhub.config import load_config
+    from channelhub.redact import redact_url
+    from channelhub.runtime import check_startup
 
     path = state(ctx).config_path(config)
-    problems = check_config(path)
+    problems, warnings = check_startup(path)
+    for warning in warnings:
+        err_console.print(f"warning: {warning}", markup=False)
     if problems:
-        err_console.print(f"[red]{len(problems)} problem(s) in {path}:[/red]", markup=True)
-        for problem in problems:
-            err_console.print(f"  {problem}", markup=False)
+        print_problems(f"{len(problems)} problem(s) in {path}:", problems)
         raise typer.Exit(2)
-    try:
-        cfg = load_config(path)
-    except ConfigError as exc:
-        print_config_error(exc)
-        raise typer.Exit(2) from None
+    cfg = load_config(path)
     enabled = [f"{c.name} ({c.kind})" for c in cfg.channels if c.enabled]
     disabled = [c.name for c in cfg.channels if not c.enabled]
     console.print(f"{path}: OK", markup=False)
@@ -305,20 +301,12 @@ def config_check(ctx: typer.Context, config: ConfigOption = None) -> None:
     console.print(f"  locations: {', '.join(loc.code for loc in cfg.locations) or 'none'}", markup=False)
 
 
-def redact_url(url: str) -> str:
-    """A database URL without its password."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    creds, host = rest.rsplit("@", 1)
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
-
-
 @db_app.command("upgrade")
 @handle_errors
 def db_upgrade(ctx: typer.Context) -> None:
     """Bring the database schema to the latest revision (the daemon also does this at start)."""
+    from channelhub.redact import redact_url
+
     with open_hub(ctx) as hub:
         console.print(f"database {redact_url(hub.config.database_url)} is at the latest revision", markup=False)
 

@@ -1,22 +1,18 @@
-"""Orders: list, show, and `ship` (record a shipment the same way a carrier feed would)."""
+"""Orders: list, show, ship (record a shipment the way a carrier feed would) and cancel."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from channelhub.cli.app import app
-from channelhub.cli.common import console, fail, fmt_time, handle_errors, open_hub
-from channelhub.cli.views import find_order, list_orders, order_detail
-from channelhub.model.lifecycle import OrderState
-from channelhub.model.shipments import Shipment, ShipmentLine
-from channelhub.runtime import Hub
-from channelhub.sync.fulfil import ShipmentResult, record_shipment
+from channelhub.cli.common import console, fail, handle_errors, open_hub
 
-orders_app = typer.Typer(help="Look at orders.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from channelhub.model.shipments import ShipmentLine
+
+orders_app = typer.Typer(help="Look at and cancel orders.", no_args_is_help=True)
 app.add_typer(orders_app, name="orders")
 
 
@@ -29,10 +25,18 @@ def orders_list(
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 200,
 ) -> None:
     """Orders, newest first, with their state and why they are held."""
+    from rich.table import Table
+
+    from channelhub.model.lifecycle import OrderState
+    from channelhub.render import fmt_time
+    from channelhub.services.views import known_channel, list_orders
+
     states = [s.value for s in OrderState]
     if state_ is not None and state_ not in states:
         raise fail(f"--state must be one of {', '.join(states)}", 2)
     with open_hub(ctx) as hub, hub.db.transaction() as session:
+        if channel is not None:
+            known_channel(hub, session, channel)
         rows = list_orders(session, state=state_, channel=channel, limit=limit)
         table = Table(title=f"orders ({len(rows)})")
         for column in ("id", "channel", "external id", "number", "state", "total", "placed", "hold reason"):
@@ -58,6 +62,11 @@ def orders_show(
     ref: Annotated[str, typer.Argument(help="Hub order id, or CHANNEL:EXTERNAL_ID.")],
 ) -> None:
     """One order: lines, lifecycle events, shipments and hold reason."""
+    from rich.table import Table
+
+    from channelhub.render import fmt_time
+    from channelhub.services.views import order_detail
+
     with open_hub(ctx) as hub, hub.db.transaction() as session:
         d = order_detail(session, ref)
         o = d.order
@@ -93,23 +102,44 @@ def orders_show(
             console.print(shipments)
 
 
+@orders_app.command("cancel")
+@handle_errors
+def orders_cancel(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Hub order id, or CHANNEL:EXTERNAL_ID.")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (kept in the order's events).")],
+) -> None:
+    """Cancel an order: release its stock (held orders get it first), record the event, and queue the
+    cancellation to its channel where the channel's connector can take it."""
+    from channelhub.services.orders import cancel
+
+    if not reason.strip():
+        raise fail("--reason must not be empty", 2)
+    with open_hub(ctx) as hub:
+        result = cancel(hub, ref, reason.strip())
+    label = f"order {result.order_id} ({result.channel}:{result.external_id})"
+    if not result.cancelled:
+        console.print(f"{label} was cancelled already; nothing changed", markup=False)
+        return
+    console.print(f"{label} is cancelled; stock released", markup=False)
+    if result.outbox_key:
+        console.print(f"cancellation to {result.channel} queued ({result.outbox_key})", markup=False)
+    else:
+        console.print(f"{result.channel} cannot take cancellations from the hub: cancel it there too", markup=False)
+
+
 def parse_lines(values: list[str]) -> tuple[ShipmentLine, ...]:
     """SKU:QTY pairs; the SKU may itself contain colons (the quantity is after the last one)."""
+    from channelhub.model.limits import MAX_QUANTITY
+    from channelhub.model.shipments import ShipmentLine
+
     lines = []
     for value in values:
         sku, sep, qty = value.rpartition(":")
-        if not sep or not sku or not qty.isdigit() or int(qty) <= 0:
+        if not sep or not sku.strip() or not qty.isdigit() or not 0 < int(qty) <= MAX_QUANTITY:
             raise fail(f"--line must be SKU:QTY with a positive quantity, not {value!r}", 2)
-        lines.append(ShipmentLine(sku=sku, quantity=int(qty)))
+        lines.append(ShipmentLine(sku=sku.strip(), quantity=int(qty)))
     return tuple(lines)
-
-
-def ship_order(hub: Hub, ref: str, shipment: Shipment, *, source: str = "cli") -> ShipmentResult:
-    """Record a shipment of order `ref` (id or CHANNEL:EXTERNAL_ID): the code path `channelhub ship` and the demo
-    share. Commits the reserved stock, moves the order on and queues the tracking push to its channel."""
-    with hub.db.transaction() as session:
-        order_id = find_order(session, ref).id
-    return record_shipment(hub.db, order_id, shipment, source, hub.policies)
 
 
 @app.command()
@@ -126,14 +156,36 @@ def ship(
     ] = None,
 ) -> None:
     """Record a shipment: commit the stock, move the order to shipped, queue the tracking push to its channel."""
-    shipment = Shipment(
-        carrier=carrier,
-        service=service,
-        tracking_number=tracking,
-        tracking_url=url,
-        shipped_at=datetime.now(UTC),
-        lines=parse_lines(line or []),
-    )
+    from datetime import UTC, datetime
+
+    from pydantic import ValidationError
+
+    from channelhub.model.shipments import Shipment
+    from channelhub.services.orders import ship as ship_order
+
+    for option, value, limit in (
+        ("--carrier", carrier, 100),
+        ("--tracking", tracking, 200),
+        ("--service", service, 100),
+    ):
+        if option != "--service" and not value.strip():
+            raise fail(f"{option} must not be empty", 2)
+        if len(value) > limit:
+            raise fail(f"{option} must be at most {limit} characters", 2)
+    try:
+        shipment = Shipment(
+            carrier=carrier.strip(),
+            service=service.strip(),
+            tracking_number=tracking.strip(),
+            tracking_url=url.strip(),
+            shipped_at=datetime.now(UTC),
+            lines=parse_lines(line or []),
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise fail(f"--{first['loc'][0]}: {first['msg']}", 2) from None
+    from channelhub.services.views import find_order
+
     with open_hub(ctx) as hub:
         result = ship_order(hub, order, shipment)
         with hub.db.transaction() as session:

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
-from sqlalchemy import select
 
 from channelhub.cli.app import app
-from channelhub.cli.common import console, err_console, fail, fmt_time, handle_errors, open_hub
-from channelhub.cli.views import quarantine_reason, quarantined
-from channelhub.store.tables import InboxRow, OutboxRow
-from channelhub.sync.outbox import retry_dead
+from channelhub.cli.common import console, err_console, fail, handle_errors, open_hub
 
 outbox_app = typer.Typer(help="Outbound writes: list them, retry dead ones.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Payloads that did not map: see why, replay after a fix.", no_args_is_help=True)
@@ -23,13 +17,21 @@ app.add_typer(quarantine_app, name="quarantine")
 OUTBOX_STATUSES = ("pending", "inflight", "done", "dead", "superseded", "skipped")
 
 
-def _summary(payload: dict[str, object]) -> str:
-    if "quantity" in payload and "sku" in payload:
-        return f"{payload['sku']} -> {payload['quantity']}"
-    if "tracking_number" in payload:
-        return f"tracking {payload['tracking_number']}"
-    keys = ", ".join(sorted(payload)[:4])
-    return f"{{{keys}}}"
+def describe_write(kind: str, payload: dict[str, Any]) -> str:
+    """What one outbound write says, in words ("MUG-1 -> 3", "DHL 00340434 for #1001 (MUG-1 x2), completes")."""
+    if kind == "stock" or ("quantity" in payload and "sku" in payload):
+        return f"{payload.get('sku')} -> {payload.get('quantity')}"
+    order = payload.get("order_number") or payload.get("order_external_id") or "?"
+    if kind == "fulfillment":
+        shipment = payload.get("shipment") or {}
+        lines = ", ".join(f"{x.get('sku')} x{x.get('quantity')}" for x in shipment.get("lines") or [])
+        done = ", completes the order" if payload.get("completes_order") else ""
+        return f"{shipment.get('carrier', '?')} {shipment.get('tracking_number', '?')} for {order} ({lines}){done}"
+    if kind == "cancellation":
+        return f"cancel {order}: {payload.get('reason', '')}"
+    if kind == "refund":
+        return f"refund {payload.get('amount')} {payload.get('currency')} for {order}"
+    return ", ".join(f"{key}={value}" for key, value in sorted(payload.items()) if not isinstance(value, dict | list))
 
 
 @outbox_app.command("list")
@@ -41,15 +43,17 @@ def outbox_list(
     limit: Annotated[int, typer.Option("--limit", min=1)] = 200,
 ) -> None:
     """Outbound writes, newest first: what, to which channel, how many attempts, the last error."""
+    from rich.table import Table
+
+    from channelhub.render import fmt_time
+    from channelhub.services.views import known_channel, outbox_rows
+
     if status is not None and status not in OUTBOX_STATUSES:
         raise fail(f"--status must be one of {', '.join(OUTBOX_STATUSES)}", 2)
     with open_hub(ctx) as hub, hub.db.transaction() as session:
-        query = select(OutboxRow).order_by(OutboxRow.id.desc()).limit(limit)
-        if status:
-            query = query.where(OutboxRow.status == status)
-        if channel:
-            query = query.where(OutboxRow.channel == channel)
-        rows = list(session.scalars(query))
+        if channel is not None:
+            known_channel(hub, session, channel)
+        rows = outbox_rows(session, status=status, channel=channel, limit=limit)
         table = Table(title=f"outbox ({len(rows)})")
         for column in ("id", "channel", "kind", "what", "status", "attempts", "due", "last error"):
             table.add_column(column, overflow="fold")
@@ -58,7 +62,7 @@ def outbox_list(
                 str(row.id),
                 row.channel,
                 row.kind,
-                _summary(row.payload or {}),
+                describe_write(row.kind, row.payload or {}),
                 row.status,
                 str(row.attempts),
                 fmt_time(row.due_at) if row.status == "pending" else "",
@@ -75,15 +79,18 @@ def outbox_retry(
     all_dead: Annotated[bool, typer.Option("--all-dead", help="Retry every dead row.")] = False,
 ) -> None:
     """Put dead writes back in the queue (attempts reset); the daemon or `channelhub sync` sends them."""
+    from channelhub.services.outbox import retry_dead
+
     if not ids and not all_dead:
         raise fail("give outbox ids or --all-dead", 2)
     if ids and all_dead:
         raise fail("give outbox ids or --all-dead, not both", 2)
     with open_hub(ctx) as hub:
-        count = retry_dead(hub.db, ids=None if all_dead else list(ids or []))
-    console.print(f"{count} dead write(s) queued again", markup=False)
-    if ids and count < len(ids):
-        err_console.print(f"{len(ids) - count} id(s) were not dead (or do not exist): left as they were")
+        revived = retry_dead(hub, None if all_dead else list(ids or []))
+    console.print(f"{len(revived)} dead write(s) queued again", markup=False)
+    missing = sorted(set(ids or []) - set(revived))
+    if missing:
+        raise fail(f"not dead (or no such write): {', '.join(map(str, missing))}; left as they were")
 
 
 @quarantine_app.command("list")
@@ -93,7 +100,14 @@ def quarantine_list(
     channel: Annotated[str | None, typer.Option("--channel", help="Only this channel.")] = None,
 ) -> None:
     """Inbox rows that did not map, with where they came from (file:line) and why."""
+    from rich.table import Table
+
+    from channelhub.render import fmt_time
+    from channelhub.services.views import known_channel, quarantine_reason, quarantined
+
     with open_hub(ctx) as hub, hub.db.transaction() as session:
+        if channel is not None:
+            known_channel(hub, session, channel)
         rows = quarantined(session, channel=channel)
         if not rows:
             console.print("nothing in quarantine")
@@ -114,34 +128,23 @@ def quarantine_replay(
     ctx: typer.Context,
     ids: Annotated[list[int] | None, typer.Argument(help="Inbox ids (default: every quarantined row).")] = None,
 ) -> None:
-    """Map quarantined rows again (after fixing a layout or SKU map); rows that now map are applied."""
-    from channelhub.sync.pull import replay_quarantined
+    """Map quarantined rows again (after fixing a layout or SKU map); rows that now map are applied. Exit 1 when
+    an id is not in quarantine or a channel could not replay."""
+    from channelhub.services.orders import replay
 
     with open_hub(ctx, connect=True) as hub:
-        with hub.db.transaction() as session:
-            query = select(InboxRow.id, InboxRow.channel).where(InboxRow.status == "quarantined")
-            if ids:
-                query = query.where(InboxRow.id.in_(ids))
-            by_channel: dict[str, list[int]] = defaultdict(list)
-            for row_id, channel in session.execute(query):
-                by_channel[channel].append(row_id)
-        if ids:
-            missing = sorted(set(ids) - {i for group in by_channel.values() for i in group})
-            if missing:
-                err_console.print(f"not in quarantine: {', '.join(map(str, missing))}", markup=False)
-        failed = False
-        for channel, row_ids in sorted(by_channel.items()):
-            runtime = hub.channels.get(channel)
-            if runtime is None or runtime.connector is None:
-                reason = "not in the config" if runtime is None else (runtime.stopped_reason or "disabled")
-                err_console.print(f"{channel}: cannot replay {len(row_ids)} row(s): channel {reason}", markup=False)
-                failed = True
-                continue
-            report = replay_quarantined(hub.db, runtime.connector, row_ids, policies=hub.policies)
-            console.print(
-                f"{channel}: {report.applied} applied, {report.quarantined} still quarantined "
-                f"({report.orders.created} new order(s), {report.orders.held} held)",
-                markup=False,
-            )
-        if failed:
-            raise typer.Exit(1)
+        result = replay(hub, ids)
+    for channel, report in sorted(result.reports.items()):
+        console.print(
+            f"{channel}: {report.applied} applied, {report.quarantined} still quarantined "
+            f"({report.orders.created} new order(s), {report.orders.held} held)",
+            markup=False,
+        )
+    for channel, reason in sorted(result.not_running.items()):
+        err_console.print(f"{channel}: cannot replay: {reason}", markup=False)
+    if not result.reports and not result.missing and not result.not_running:
+        console.print("nothing in quarantine", markup=False)
+    if result.missing:
+        raise fail(f"not in quarantine: {', '.join(map(str, result.missing))}")
+    if result.not_running:
+        raise typer.Exit(1)

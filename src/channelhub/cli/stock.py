@@ -1,64 +1,43 @@
-"""Stock: show levels and sellable quantities, set and adjust on-hand (both publish and release holds)."""
+"""Stock: show levels and sellable quantities, set and adjust on-hand (both publish and release holds), and
+reconcile against what the channels list."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from channelhub.cli.app import app
 from channelhub.cli.common import console, handle_errors, open_hub
-from channelhub.errors import StockError
-from channelhub.runtime import Hub
-from channelhub.stock import ledger
-from channelhub.stock.publish import publish, sellable_by_channel
-from channelhub.store.tables import StockMovementRow
-from channelhub.sync.apply import ApplyReport
-from channelhub.sync.holds import release_holds
+
+if TYPE_CHECKING:
+    from channelhub.runtime import Hub
+    from channelhub.services.stock import StockResult
 
 stock_app = typer.Typer(help="Look at and change stock levels.", no_args_is_help=True)
 app.add_typer(stock_app, name="stock")
 
-LocationOption = Annotated[str | None, typer.Option("--location", "-l", help="Location code (default: the only one).")]
+# 2**31 - 1: what the ledger's integer columns hold (channelhub.model.limits.MAX_QUANTITY), refused as usage.
+MAX_UNITS = 2_147_483_647
+LocationOption = Annotated[
+    str | None, typer.Option("--location", "-l", help="A declared location (default: the only one).")
+]
 ReasonOption = Annotated[str, typer.Option("--reason", "-r", help="Why (kept in the stock movement audit).")]
 
 
-def default_location(hub: Hub, location: str | None) -> str:
-    if location:
-        return location
-    codes = [str(getattr(loc, "code", loc)) for loc in hub.config.locations]
-    if len(codes) == 1:
-        return codes[0]
-    raise StockError("give --location (the config has " + (f"{len(codes)} locations)" if codes else "none)"))
-
-
-def change_stock(hub: Hub, change: Callable[[Session], set[str]], *, label: str) -> tuple[int, ApplyReport]:
-    """Apply a ledger change, publish the new sellable quantities in the same transaction, then retry held orders.
-
-    Returns (stock rows queued, what releasing holds did). The publish cause is the movement id, so the outbox
-    keys are deterministic for this change.
-    """
-    with hub.db.transaction() as session:
-        skus = change(session)
-        session.flush()
-        movement = session.scalar(select(func.max(StockMovementRow.id)))
-        queued = publish(session, skus, hub.policies, cause=f"movement:{movement}:{label}") if skus else 0
-    released = release_holds(hub.db, hub.policies, skus) if skus else ApplyReport()
-    return queued, released
-
-
-def report_change(hub: Hub, sku: str, queued: int, released: ApplyReport) -> None:
+def report_change(hub: Hub, sku: str, result: StockResult) -> None:
     show_levels(hub, sku)
-    console.print(f"{queued} stock update(s) queued for the channels", markup=False)
-    if released.confirmed:
-        console.print(f"{released.confirmed} held order(s) confirmed now that stock arrived", markup=False)
+    console.print(f"{result.released.published} stock update(s) queued for the channels", markup=False)
+    if result.released.confirmed:
+        console.print(f"{result.released.confirmed} held order(s) confirmed with the units that arrived", markup=False)
 
 
 def show_levels(hub: Hub, sku: str | None) -> None:
+    from rich.table import Table
+
+    from channelhub.stock import ledger
+    from channelhub.stock.sellable import sellable_by_channel
+
     with hub.db.transaction() as session:
         levels = ledger.levels(session, sku)
         skus = sorted({level.sku for level in levels})
@@ -91,35 +70,35 @@ def stock_show(ctx: typer.Context, sku: Annotated[str | None, typer.Argument(hel
 def stock_set(
     ctx: typer.Context,
     sku: Annotated[str, typer.Argument()],
-    quantity: Annotated[int, typer.Argument(min=0)],
+    quantity: Annotated[int, typer.Argument(min=0, max=MAX_UNITS)],
     reason: ReasonOption,
     location: LocationOption = None,
 ) -> None:
     """Set on-hand units (a stock count), publish to the channels and release orders held for stock."""
+    from channelhub.services.stock import set_stock
+
     with open_hub(ctx) as hub:
-        loc = default_location(hub, location)
-        queued, released = change_stock(
-            hub, lambda s: ledger.set_on_hand(s, sku, loc, quantity, reason), label=f"set:{sku}:{loc}"
-        )
-        report_change(hub, sku, queued, released)
+        report_change(hub, sku, set_stock(hub, sku, quantity, location=location, reason=reason))
 
 
-@stock_app.command("adjust")
+# A negative delta reads like an option to click: unknown "options" that are numbers are taken as the argument,
+# so `stock adjust MUG -2 --reason x` works, as does `stock adjust MUG --reason x -- -2`.
+@stock_app.command("adjust", context_settings={"ignore_unknown_options": True})
 @handle_errors
 def stock_adjust(
     ctx: typer.Context,
     sku: Annotated[str, typer.Argument()],
-    delta: Annotated[int, typer.Argument(help="Units to add (negative to remove); use -- before a negative number.")],
+    delta: Annotated[
+        int, typer.Argument(help="Units to add, negative to remove (e.g. -2).", min=-MAX_UNITS, max=MAX_UNITS)
+    ],
     reason: ReasonOption,
     location: LocationOption = None,
 ) -> None:
     """Add or remove on-hand units, publish to the channels and release orders held for stock."""
+    from channelhub.services.stock import adjust_stock
+
     with open_hub(ctx) as hub:
-        loc = default_location(hub, location)
-        queued, released = change_stock(
-            hub, lambda s: ledger.adjust_on_hand(s, sku, loc, delta, reason), label=f"adjust:{sku}:{loc}"
-        )
-        report_change(hub, sku, queued, released)
+        report_change(hub, sku, adjust_stock(hub, sku, delta, location=location, reason=reason))
 
 
 @stock_app.command("reconcile")
@@ -130,11 +109,15 @@ def stock_reconcile(
     heal: Annotated[bool, typer.Option("--heal", help="Queue the hub's figure for every drifted SKU.")] = False,
 ) -> None:
     """Read each channel's listed stock back and show where it differs from the hub (exit 1 on drift)."""
+    from rich.table import Table
+
+    from channelhub.services.channels import reconcile_channel
+
     drifted = False
     with open_hub(ctx, connect=True) as hub:
         names = [hub.channel(channel).name] if channel else list(hub.channels)
         for name in names:
-            report = hub.reconcile(name, heal=heal)
+            report = reconcile_channel(hub, name, heal=heal)
             if report is None:
                 console.print(f"{name}: skipped (cannot read stock back, or not running)", markup=False)
                 continue

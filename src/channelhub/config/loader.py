@@ -9,12 +9,14 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from channelhub.config.models import ChannelConfig, ConfigFile, HubConfig, InvalidConfig, safe_url
+from channelhub.config.models import ChannelConfig, ConfigFile, HubConfig, InvalidConfig
 from channelhub.config.problems import Problems, labels_of, toml_problem
 from channelhub.config.secrets import expand_document, resolve_settings
 from channelhub.errors import ConfigError
 from channelhub.plugins import Registry, discover
+from channelhub.redact import redact_url
 
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
 _SQLITE_URL = re.compile(r"^(sqlite(?:\+\w+)?:///)([^?]*)(\?.*)?$")
 
 
@@ -214,8 +216,15 @@ def _database_url(url: str, base_dir: Path, problems: Problems) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        problems.add("database", f"not a database URL: {safe_url(url)!r}")
+        problems.add("database", f"not a database URL: {redact_url(url)!r}")
         return url
     if parsed.password:
         problems.secrets.add(str(parsed.password))
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_DATABASES:
+        problems.add(
+            "database",
+            f"{backend}:// is not supported: the hub runs on {' or '.join(SUPPORTED_DATABASES)} "
+            f"(sqlite:///channelhub.db, postgresql://user@host/db), not {redact_url(url)!r}",
+        )
     return url

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -20,9 +19,11 @@ from pydantic import (
 )
 
 from channelhub.errors import ConfigError
+from channelhub.model.limits import DEFAULT_MAX_LINE_QUANTITY, MAX_QUANTITY
 from channelhub.model.stock import BufferRules
 from channelhub.plugins import Registry
 from channelhub.ports import Capability, Connector
+from channelhub.redact import redact_url
 from channelhub.stock.policy import ChannelStockPolicy
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
@@ -109,6 +110,8 @@ class ChannelConfig(BaseModel):
     # What the reconcile job does with drift between the channel's listing and the hub (channels that can read
     # stock back): "report" logs it, "heal" also queues the hub's figure, "off" skips the job.
     reconcile: Literal["off", "report", "heal"] = "report"
+    # A line quantity above this is quarantined, not reserved: a typo of 10,000 units would empty a warehouse.
+    max_line_quantity: int = Field(default=DEFAULT_MAX_LINE_QUANTITY, ge=1, le=MAX_QUANTITY)
     settings: dict[str, Any] = Field(default_factory=dict)
 
     _connector_class: type[Connector] | None = PrivateAttr(default=None)
@@ -158,7 +161,7 @@ class HubConfig(BaseModel):
 
     @field_serializer("database_url")
     def _mask_password(self, url: str) -> str:
-        return safe_url(url)
+        return redact_url(url)
 
     @property
     def registry(self) -> Registry:
@@ -206,16 +209,6 @@ class ConfigFile(_Strict):
     log: LogSettings = LogSettings()
     locations: list[Location] = Field(default_factory=list)
     channels: list[dict[str, Any]] = Field(default_factory=list)
-
-
-def safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", url)
 
 
 def secret_strings(value: Any) -> Iterator[str]:

@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from channelhub.redact import redact
+
 
 class Problems:
     """Collects problems as `file: where: what`, masking any secret already known."""
@@ -20,9 +22,7 @@ class Problems:
         self.secrets: set[str] = set()
 
     def add(self, where: str, what: str) -> None:
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            if len(secret) >= 4:
-                what = what.replace(secret, "***")
+        what = redact(what, self.secrets)
         self.items.append(f"{self.file}: {where}: {what}" if where else f"{self.file}: {what}")
 
     def add_validation(self, exc: ValidationError, prefix: str, model: type[BaseModel], labels: Any = None) -> None:

@@ -1,4 +1,4 @@
-"""Read-only queries behind `status`, `orders`, `quarantine` and the demo's summary. No writes here."""
+"""Read-only queries behind `status`, `orders`, `outbox`, `quarantine` and the demo's summary. No writes here."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from channelhub.errors import ChannelhubError
+from channelhub.errors import ChannelhubError, ConfigError
 from channelhub.runtime import Hub
 from channelhub.store.tables import (
     ChannelStateRow,
@@ -101,6 +101,15 @@ def list_orders(
     return list(session.scalars(query))
 
 
+def known_channel(hub: Hub, session: Session, name: str) -> str:
+    """`name`, when the config names such a channel or the database holds orders of it (a channel since
+    removed from the config); ConfigError (exit 2) naming the configured channels otherwise."""
+    if name in hub.channels or session.scalar(select(OrderRow.id).where(OrderRow.channel == name).limit(1)):
+        return name
+    known = ", ".join(sorted(hub.channels)) or "none"
+    raise ConfigError(f"no channel named {name!r} (configured: {known})", where=str(hub.config_path))
+
+
 def find_order(session: Session, ref: str) -> OrderRow:
     """An order by hub id ("42") or by "CHANNEL:EXTERNAL_ID" (the external id may itself contain colons)."""
     row: OrderRow | None = None
@@ -148,4 +157,16 @@ def quarantined(session: Session, *, channel: str | None = None, limit: int = 50
     query = select(InboxRow).where(InboxRow.status == "quarantined").order_by(InboxRow.id).limit(limit)
     if channel:
         query = query.where(InboxRow.channel == channel)
+    return list(session.scalars(query))
+
+
+def outbox_rows(
+    session: Session, *, status: str | None = None, channel: str | None = None, limit: int = 200
+) -> list[OutboxRow]:
+    """Outbound writes, newest first, optionally of one status and/or channel."""
+    query = select(OutboxRow).order_by(OutboxRow.id.desc()).limit(limit)
+    if status:
+        query = query.where(OutboxRow.status == status)
+    if channel:
+        query = query.where(OutboxRow.channel == channel)
     return list(session.scalars(query))

@@ -1,0 +1,55 @@
+"""Rich tables the CLI and the demo both print (presentation only: the data comes from `services.views`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.table import Table
+
+
+def fmt_time(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def fmt_age(value: datetime | None, now: datetime | None = None) -> str:
+    """How long ago, in a person's words ("3s", "4m 10s", "2h 5m", "3d 4h")."""
+    if value is None:
+        return "-"
+    seconds = max(int(((now or datetime.now(UTC)) - value).total_seconds()), 0)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"
+
+
+STATUS_COLUMNS = ("channel", "kind", "last pull", "lag", "cursor", "pending", "dead", "held", "quarantined", "stopped")
+
+
+def status_table(rows: list[Any]) -> Table:
+    """One row per channel (`services.views.ChannelStatus`)."""
+    table = Table(title="channels")
+    for column in STATUS_COLUMNS:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row.name,
+            row.kind,
+            fmt_time(row.last_pull),
+            fmt_age(row.last_ok),
+            row.cursor,
+            str(row.pending),
+            str(row.dead),
+            str(row.held),
+            str(row.quarantined),
+            row.stopped_reason or (f"last error: {row.last_error}" if row.last_error else ""),
+        )
+    return table

@@ -1,0 +1,103 @@
+"""Order use cases: ship, cancel, record a return, replay quarantined records. Each owns its transaction and
+settles its stock effects in it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from channelhub.model.returns import Return
+from channelhub.model.shipments import Shipment
+from channelhub.ports import Capability
+from channelhub.runtime import Hub
+from channelhub.services.channels import running_connector
+from channelhub.services.views import find_order
+from channelhub.store.tables import INBOX
+from channelhub.sync.cancel import CancelResult, cancel_order
+from channelhub.sync.fulfil import ReturnResult, ShipmentResult, record_return, record_shipment
+from channelhub.sync.holds import settle
+from channelhub.sync.ingest import IngestReport, replay_quarantined
+
+
+def ship(hub: Hub, ref: str, shipment: Shipment, *, source: str = "cli", now: datetime | None = None) -> ShipmentResult:
+    """Record a shipment of order `ref` (hub id or CHANNEL:EXTERNAL_ID): commit the reserved stock, move the order
+    on and queue the tracking push to its channel, in one transaction."""
+    at = now if now is not None else datetime.now(UTC)
+    with hub.db.transaction() as session:
+        order_id = find_order(session, ref).id
+        result = record_shipment(session, order_id, shipment, source, at=at)
+        if result.created:
+            settle(session, hub.policies, touched=result.change.skus, freed=result.change.freed,
+                   cause=f"shipment:{result.shipment_id}", at=at, source=source)  # fmt: skip
+    return result
+
+
+def cancel(hub: Hub, ref: str, reason: str, *, source: str = "cli", now: datetime | None = None) -> CancelResult:
+    """Cancel order `ref` in the hub: release its stock (the orders held for it are retried first), record the
+    event, and queue the cancellation to its channel when the channel's connector can take it."""
+    at = now if now is not None else datetime.now(UTC)
+    with hub.db.transaction() as session:
+        row = find_order(session, ref)
+        runtime = hub.channels.get(row.channel)
+        notify = runtime is not None and Capability.PUSH_CANCELLATION in runtime.declares
+        result = cancel_order(session, row.id, reason, source, at=at, notify_channel=notify)
+        if result.change.skus or result.change.freed:
+            settle(session, hub.policies, touched=result.change.skus, freed=result.change.freed,
+                   cause=f"cancel:{result.order_id}", at=at, source=source)  # fmt: skip
+    return result
+
+
+def record_order_return(
+    hub: Hub, ref: str, ret: Return, *, cause: str, source: str = "cli", now: datetime | None = None
+) -> ReturnResult:
+    """Units came back for order `ref`: restock them, move the order to returned, queue the refund when asked;
+    the restock releases the orders held for those SKUs."""
+    at = now if now is not None else datetime.now(UTC)
+    with hub.db.transaction() as session:
+        order_id = find_order(session, ref).id
+        result = record_return(session, order_id, ret, source, cause=cause, at=at)
+        settle(session, hub.policies, touched=result.change.skus, freed=result.change.freed,
+               cause=f"return:{cause}", at=at, source=source)  # fmt: skip
+    return result
+
+
+@dataclass
+class ReplayResult:
+    reports: dict[str, IngestReport] = field(default_factory=dict)  # by channel
+    missing: list[int] = field(default_factory=list)  # ids asked for that are not in quarantine
+    not_running: dict[str, str] = field(default_factory=dict)  # channel -> why its rows could not be replayed
+
+
+def replay(hub: Hub, ids: Sequence[int] | None = None, *, now: datetime | None = None) -> ReplayResult:
+    """Map quarantined rows (all, or `ids`) again with each channel's connector and apply those that map now,
+    one transaction per channel."""
+    at = now if now is not None else datetime.now(UTC)
+    result = ReplayResult()
+    with hub.db.transaction() as session:
+        query = select(INBOX.c.id, INBOX.c.channel).where(INBOX.c.status == "quarantined")
+        if ids:
+            query = query.where(INBOX.c.id.in_(list(ids)))
+        by_channel: dict[str, list[int]] = defaultdict(list)
+        for row_id, channel in session.execute(query):
+            by_channel[channel].append(row_id)
+    if ids:
+        found = {i for group in by_channel.values() for i in group}
+        result.missing = sorted(set(ids) - found)
+    for channel, row_ids in sorted(by_channel.items()):
+        if channel not in hub.channels:
+            result.not_running[channel] = "not in the config"
+            continue
+        try:
+            connector = running_connector(hub, channel)
+        except Exception as exc:
+            result.not_running[channel] = str(exc)
+            continue
+        with hub.db.transaction() as session:
+            result.reports[channel] = replay_quarantined(
+                session, connector, row_ids, rules=hub.rules(channel), policies=hub.policies, now=at
+            )
+    return result
