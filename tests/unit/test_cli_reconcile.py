@@ -90,6 +90,6 @@ def test_reconcile_reports_drift_heals_it_and_the_daemon_plans_the_job(tmp_path:
     assert runner.invoke(app, [*config, "sync"]).exit_code == 0
     assert json.loads(listing.read_text()) == {"MUG": 4, "TEE": 2}
 
-    with Hub.open(tmp_path / "channelhub.toml") as hub:
+    with Hub.open(tmp_path / "channelhub.toml", connect=True) as hub:
         jobs = {job.id: job.seconds for job in plan_jobs(hub)}
     assert jobs["reconcile:listing"] == 600

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from channelhub.errors import InsufficientStock, StockError, UnknownSku
+from channelhub.errors import InsufficientStock, StockError, UnknownLocation, UnknownSku
 from channelhub.model.stock import StockLevel
 from channelhub.stock import ledger
 from channelhub.stock.ledger import LineRequest
@@ -60,16 +60,28 @@ def reservations(session: Session, order_id: int) -> list[tuple[int, str, int, s
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
 
+@pytest.fixture(autouse=True)
+def declared_locations(database: Database) -> None:
+    """The locations the config would declare (the hub writes them to the ledger when it opens)."""
+    with database.transaction() as s:
+        ledger.declare_locations(s, [("main", "Main", 0), ("a", "", 0), ("z", "", 0)])
+
+
 # --- catalogue and manual changes -------------------------------------------------------------------------
 
 
-def test_first_stock_load_creates_sku_and_location(database: Database) -> None:
+def test_first_stock_load_creates_the_sku_and_an_undeclared_location_is_refused(database: Database) -> None:
     with database.transaction() as s:
-        assert ledger.set_on_hand(s, "NEW", "wh1", 7, reason="initial load") == {"NEW"}
+        change = ledger.set_on_hand(s, "NEW", "main", 7, reason="initial load")
+        assert (change.skus, change.freed, len(change.movements)) == ({"NEW"}, {"NEW"}, 1)
+    with database.transaction() as s, pytest.raises(UnknownLocation, match=r"'nowhere' \(declared: a, main, z\)"):
+        ledger.set_on_hand(s, "NEW", "nowhere", 5, reason="a typo")
+    with database.transaction() as s, pytest.raises(UnknownLocation, match="'nowhere'"):
+        ledger.adjust_on_hand(s, "NEW", "nowhere", 5, reason="a typo")
     with database.transaction() as s:
         assert s.get(SkuRow, "NEW") is not None
-        assert s.get(LocationRow, "wh1") is not None
-        assert ledger.levels(s) == [StockLevel(sku="NEW", location="wh1", on_hand=7, reserved=0)]
+        assert s.get(LocationRow, "nowhere") is None
+        assert ledger.levels(s) == [StockLevel(sku="NEW", location="main", on_hand=7, reserved=0)]
         [move] = ledger.movements_for(s, "NEW")
         assert (move.kind, move.delta_on_hand, move.reason) == ("set", 7, "initial load")
 
@@ -77,13 +89,13 @@ def test_first_stock_load_creates_sku_and_location(database: Database) -> None:
 def test_ensure_keeps_existing_rows(database: Database) -> None:
     with database.transaction() as s:
         ledger.ensure_sku(s, "A", title="Mug", safety_stock=2)
-        ledger.ensure_location(s, "main", name="Main", priority=3)
+        ledger.ensure_location(s, "far", name="Far", priority=3)
     with database.transaction() as s:
         sku = ledger.ensure_sku(s, "A", title="other", safety_stock=9)
-        loc = ledger.ensure_location(s, "main", name="x", priority=0)
+        loc = ledger.ensure_location(s, "far", name="x", priority=0)
         assert (sku.title, sku.safety_stock) == ("Mug", 2)
-        assert (loc.name, loc.priority) == ("Main", 3)
-        assert ledger.set_safety_stock(s, "A", 4) == {"A"}
+        assert (loc.name, loc.priority) == ("Far", 3)
+        assert ledger.set_safety_stock(s, "A", 4).skus == {"A"}
     with database.transaction() as s, pytest.raises(UnknownSku, match="'B'"):
         ledger.set_safety_stock(s, "B", 1)
 
@@ -91,10 +103,10 @@ def test_ensure_keeps_existing_rows(database: Database) -> None:
 def test_set_and_adjust_record_the_differences(database: Database) -> None:
     with database.transaction() as s:
         ledger.set_on_hand(s, "A", "main", 10, reason="count")
-        assert ledger.adjust_on_hand(s, "A", "main", -3, reason="damaged") == {"A"}
-        assert ledger.set_on_hand(s, "A", "main", 7, reason="recount") == set()  # unchanged: nothing to publish
-        assert ledger.set_on_hand(s, "A", "main", 4, reason="recount") == {"A"}
-        assert ledger.adjust_on_hand(s, "A", "main", 0, reason="noop") == set()
+        assert ledger.adjust_on_hand(s, "A", "main", -3, reason="damaged").skus == {"A"}
+        assert ledger.set_on_hand(s, "A", "main", 7, reason="recount").skus == set()  # unchanged: nothing to publish
+        assert ledger.set_on_hand(s, "A", "main", 4, reason="recount").skus == {"A"}
+        assert ledger.adjust_on_hand(s, "A", "main", 0, reason="noop").skus == set()
     with database.transaction() as s:
         assert level(s, "A") == (4, 0)
         moves = [(m.kind, m.delta_on_hand, m.reason) for m in ledger.movements_for(s, "A")]
@@ -143,9 +155,9 @@ def test_release_returns_reserved_units_and_is_idempotent(database: Database) ->
         ledger.set_on_hand(s, "B", "main", 5, reason="count")
     reserved_order(database, 1, [(11, "A", 2), (12, "B", 1), (13, "A", 1)])
     with database.transaction() as s:
-        assert ledger.release_order(s, 1, reason="cancelled") == {"A", "B"}
+        assert ledger.release_order(s, 1, reason="cancelled").skus == {"A", "B"}
     with database.transaction() as s:
-        assert ledger.release_order(s, 1, reason="cancelled again") == set()
+        assert ledger.release_order(s, 1, reason="cancelled again").skus == set()
     with database.transaction() as s:
         assert level(s, "A") == (5, 0) and level(s, "B") == (5, 0)
         assert {state for *_, state in reservations(s, 1)} == {"released"}
@@ -159,7 +171,7 @@ def test_release_leaves_committed_units_alone(database: Database) -> None:
     reserved_order(database, 1, [(11, "A", 3)])
     with database.transaction() as s:
         ledger.commit_lines(s, 1, {"A": 2}, reason="shipped 1Z1")
-        assert ledger.release_order(s, 1, reason="rest cancelled") == {"A"}
+        assert ledger.release_order(s, 1, reason="rest cancelled").skus == {"A"}
     with database.transaction() as s:
         assert level(s, "A") == (3, 0)
         assert sorted(state for *_, state in reservations(s, 1)) == ["committed", "released"]
@@ -173,7 +185,7 @@ def test_partial_commit_splits_the_reservation(database: Database) -> None:
         ledger.set_on_hand(s, "A", "main", 10, reason="count")
     reserved_order(database, 1, [(11, "A", 5)])
     with database.transaction() as s:
-        assert ledger.commit_lines(s, 1, {"A": 2}, reason="shipment 1Z1") == {"A"}
+        assert ledger.commit_lines(s, 1, {"A": 2}, reason="shipment 1Z1").skus == {"A"}
     with database.transaction() as s:
         assert level(s, "A") == (8, 3)
         assert reservations(s, 1) == [(11, "main", 3, "reserved"), (11, "main", 2, "committed")]
@@ -225,7 +237,7 @@ def test_restock_adds_on_hand_and_ties_the_movement_to_the_order(database: Datab
     reserved_order(database, 1, [(11, "A", 1)])
     with database.transaction() as s:
         ledger.commit_lines(s, 1, {"A": 1}, reason="shipped")
-        assert ledger.restock(s, "A", "returns", 1, reason="return RMA-7", order_id=1) == {"A"}
+        assert ledger.restock(s, "A", "returns", 1, reason="return RMA-7", order_id=1).skus == {"A"}
     with database.transaction() as s:
         assert level(s, "A", "returns") == (1, 0)
         [move] = [m for m in ledger.movements_for(s, "A", location="returns")]

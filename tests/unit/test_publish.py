@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sqlalchemy import select, update
 
 from channelhub.model.stock import BufferRules
 from channelhub.stock import ledger
 from channelhub.stock.policy import ChannelStockPolicy
-from channelhub.stock.publish import publish, sellable_by_channel
+from channelhub.stock.sellable import sellable_by_channel
+from channelhub.sync.publish import publish
 from channelhub.store import Database
 from channelhub.store.tables import OutboxRow, StockLevelRow
 
@@ -16,6 +19,12 @@ def outbox(database: Database) -> list[tuple[str, str, dict[str, object]]]:
     with database.transaction() as s:
         rows = s.execute(select(OutboxRow.channel, OutboxRow.subject, OutboxRow.payload).order_by(OutboxRow.id))
         return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+@pytest.fixture(autouse=True)
+def declared_locations(database: Database) -> None:
+    with database.transaction() as s:
+        ledger.declare_locations(s, [("main", "", 0), ("store", "", 1)])
 
 
 def seed(database: Database) -> None:

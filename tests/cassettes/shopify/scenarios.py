@@ -164,7 +164,7 @@ def _marketplace_sale(shopify: ShopifyConnector) -> list[Any]:
     from channelhub.stock import ledger
     from channelhub.stock.policy import ChannelStockPolicy
     from channelhub.store import open_database
-    from channelhub.sync.apply import publish_skus
+    from channelhub.sync.publish import publish
     from channelhub.sync.dispatch import Dispatcher
     from channelhub.sync.pull import run_pull
 
@@ -175,7 +175,7 @@ def _marketplace_sale(shopify: ShopifyConnector) -> list[Any]:
         with db.transaction() as session:
             for sku in SALE_SKUS:
                 ledger.set_on_hand(session, sku, "main", 10, reason="count")
-            publish_skus(session, SALE_SKUS, policies, cause="count")
+            publish(session, SALE_SKUS, policies, cause="count")
         dispatcher = Dispatcher(db, {"shopify": shopify}, worker_id="cassette")
         due = datetime.now(UTC) + timedelta(minutes=1)
         reports = [dispatcher.run_once(due)]

@@ -209,7 +209,8 @@ def test_a_webhook_delivered_twice_and_the_same_order_polled_yield_one_order(sql
     from sqlalchemy import func, select
 
     from channelhub.store.tables import OrderRow
-    from channelhub.sync.pull import apply_records, run_pull
+    from channelhub.sync.pull import run_pull
+    from channelhub.testing.engine import apply_records
 
     connector, shop, _ = fake_connector()
     body = json.dumps(samples.rest_order(1)).encode()

@@ -10,7 +10,7 @@ from channelhub.model.orders import ChannelFulfillment, FinancialStatus
 from channelhub.stock import ledger
 from channelhub.store import Database
 from channelhub.sync.apply import apply_orders
-from channelhub.sync.holds import release_holds
+from channelhub.testing.engine import release_holds
 from channelhub.testing.fakes import BASE_TIME, make_order
 
 
@@ -75,13 +75,13 @@ def test_stock_arrival_releases_holds_oldest_first(database: Database) -> None:
     assert order_row(database, "s1").state == order_row(database, "s2").state == "on_hold"
     with database.transaction() as session:
         ledger.set_on_hand(session, "SKU-1", "WH1", 3, "delivery")
-    report = release_holds(database, POLICIES, {"SKU-1"})
+    report = release_holds(database, POLICIES, ["SKU-1"])
     assert report.confirmed == 1
     assert order_row(database, "s1").state == "confirmed"
     assert order_row(database, "s2").state == "on_hold"
     with database.transaction() as session:
         ledger.adjust_on_hand(session, "SKU-1", "WH1", 1, "another delivery")
-    release_holds(database, POLICIES)
+    release_holds(database, POLICIES, ["SKU-1"])
     assert order_row(database, "s2").state == "confirmed" and reserved(database, "SKU-1") == 4
 
 

@@ -16,7 +16,8 @@ from channelhub.ports import BatchLimits, WriteResult
 from channelhub.store import Database
 from channelhub.store.tables import ChannelListingRow, OutboxRow
 from channelhub.sync.dispatch import Dispatcher, DispatchReport
-from channelhub.sync.outbox import enqueue, list_outbox, retry_dead
+from channelhub.sync.outbox import enqueue, revive_dead
+from channelhub.services.views import outbox_rows
 from channelhub.sync.retry import RetryPolicy
 from channelhub.testing.fakes import BASE_TIME, RecordingConnector
 
@@ -95,12 +96,15 @@ def test_per_item_errors_retry_with_backoff_or_go_dead(database: Database) -> No
     rows = {row.subject: row for row in outbox(database)}
     assert rows["A"].status == "dead" and rows["A"].last_error == "timeout" and rows["A"].attempts == 3
 
-    dead = list_outbox(database, status="dead")
+    with database.transaction() as session:
+        dead = outbox_rows(session, status="dead")
     assert {entry.subject for entry in dead} == {"A", "B"}
     conn.fail_items = {}
-    assert retry_dead(database, [rows["A"].id]) == 1
+    with database.transaction() as session:
+        assert revive_dead(session, [rows["A"].id]) == [rows["A"].id]
     report = dispatcher(database, conn).run_once(NOW + timedelta(hours=1) + timedelta(days=10000))
-    assert report.done == 1 and {e.subject for e in list_outbox(database, status="dead")} == {"B"}
+    with database.transaction() as session:
+        assert report.done == 1 and {e.subject for e in outbox_rows(session, status="dead")} == {"B"}
 
 
 def test_rate_limited_batch_honours_retry_after(database: Database) -> None:

@@ -10,7 +10,9 @@ from channelhub.model.orders import FinancialStatus
 from channelhub.model.shipments import Shipment, ShipmentLine
 from channelhub.store import Database
 from channelhub.sync.apply import apply_orders
-from channelhub.sync.fulfil import ShipmentError, record_shipment
+from channelhub.sync.fulfil import ShipmentError
+from channelhub.testing.engine import ship as record_shipment
+from channelhub.testing.engine import take_return as record_return
 from channelhub.testing.fakes import BASE_TIME, make_order
 
 
@@ -72,7 +74,6 @@ def test_an_order_on_hold_cannot_ship(database: Database) -> None:
 def test_a_return_restocks_moves_to_returned_and_enqueues_the_refund(database: Database) -> None:
     from channelhub.model.money import MoneyBag
     from channelhub.model.returns import Return
-    from channelhub.sync.fulfil import record_return
 
     stock(database, {"A": 5})
     placed(database, make_order("4", [("A", 2)]))

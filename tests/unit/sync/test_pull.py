@@ -13,7 +13,9 @@ from channelhub.ports import PulledPage, RawRecord
 from channelhub.store import Database
 from channelhub.store.tables import ChannelStateRow, CursorRow, InboxRow, OrderLineRow, OrderRow
 from channelhub.sync import apply as apply_module
-from channelhub.sync.pull import apply_records, read_cursor, replay_quarantined, resume_channel, run_pull
+from channelhub.sync.pull import read_cursor, resume_channel, run_pull
+from channelhub.testing.engine import apply_records
+from channelhub.testing.engine import replay as replay_quarantined
 from channelhub.testing.fakes import BASE_TIME, FakeOrderSource, make_order, order_record
 
 OVERLAP = timedelta(minutes=5)
@@ -29,13 +31,13 @@ def test_same_page_twice_and_same_order_in_two_pages_yield_one_order(database: D
     source = FakeOrderSource(pages=[[order], [order]])
     first = pull(database, source)
     second = pull(database, source)
-    assert first.orders.created == 1 and first.orders.unchanged == 1
-    assert second.orders.created == 0 and second.orders.unchanged == 2
+    assert first.orders.created == 1 and first.duplicates == 1
+    assert second.orders.created == 0 and second.duplicates == 2
     assert count(database, OrderRow) == 1
     assert count(database, OrderLineRow) == 1
     assert order_row(database, "1001").state == "confirmed"
     assert order_row(database, "1001").document["lines"][0]["sku"] == "SKU-1"
-    assert count(database, InboxRow) == 4  # every payload kept, each applied idempotently
+    assert count(database, InboxRow) == 1  # a payload read again is recognised, not stored a second time
 
 
 def test_a_file_with_a_known_hash_is_skipped_but_moved_away(database: Database) -> None:
@@ -88,7 +90,7 @@ def test_bad_records_are_quarantined_with_reasons_and_replayed_after_a_fix(datab
     assert "no SKU mapping for SKU-X" in reasons["orders-7.tsv line 6"]
 
     source.broken_skus = set()  # the fix
-    replay = replay_quarantined(database, source, policies=POLICIES)
+    replay = replay_quarantined(database, source, None, POLICIES)
     assert replay.applied == 1 and replay.quarantined == 2
     assert order_row(database, "4002").state == "confirmed"
     statuses = {row.source: row.status for row in inbox(database)}
@@ -111,7 +113,7 @@ def test_a_failure_while_applying_leaves_neither_rows_nor_cursor(
             raise RuntimeError("disk full")
         return result
 
-    monkeypatch.setattr("channelhub.sync.pull.apply_orders", failing)
+    monkeypatch.setattr("channelhub.sync.ingest.apply_orders", failing)
     with pytest.raises(RuntimeError, match="disk full"):
         pull(database, source)
     assert read_cursor(database, "shop") == "cursor-0"
@@ -121,7 +123,7 @@ def test_a_failure_while_applying_leaves_neither_rows_nor_cursor(
     with database.transaction() as session:
         assert "disk full" in session.scalar(select(ChannelStateRow.last_error))
 
-    monkeypatch.setattr("channelhub.sync.pull.apply_orders", real)
+    monkeypatch.setattr("channelhub.sync.ingest.apply_orders", real)
     pull(database, source)
     assert read_cursor(database, "shop") == "cursor-1"
     assert count(database, OrderRow) == 2
@@ -158,7 +160,7 @@ def test_webhook_deliveries_are_deduplicated_by_delivery_id(database: Database) 
     second = apply_records(database, source, [record], POLICIES)
     assert first.applied == 1 and first.duplicates == 1 and second.duplicates == 1
     assert count(database, OrderRow) == 1
-    assert [r.status for r in inbox(database)] == ["applied", "duplicate", "duplicate"]
+    assert [r.status for r in inbox(database)] == ["applied"]  # the repeats are counted, not stored
     # A polled copy of the same order (no delivery id) is recognised by the upsert.
     pull(database, FakeOrderSource(pages=[[make_order("7001")]]))
     assert count(database, OrderRow) == 1

@@ -9,7 +9,7 @@ from channelhub.errors import Retryable
 from channelhub.stock import ledger
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store import Database
-from channelhub.sync.apply import publish_skus
+from channelhub.sync.publish import publish
 from channelhub.sync.dispatch import Dispatcher
 from channelhub.sync.reconcile import Drift, reconcile
 from channelhub.testing.fakes import RecordingConnector
@@ -23,9 +23,10 @@ def _later() -> datetime:
 
 def _stocked(database: Database, shop: RecordingConnector) -> Dispatcher:
     with database.transaction() as session:
+        ledger.ensure_location(session, "main")
         for sku, qty in {"A": 5, "B": 3, "C": 0}.items():
             ledger.set_on_hand(session, sku, "main", qty, reason="count")
-        publish_skus(session, ["A", "B", "C"], [POLICY], cause="count")
+        publish(session, ["A", "B", "C"], [POLICY], cause="count")
     dispatcher = Dispatcher(database, {"shop": shop}, worker_id="t")
     dispatcher.run_once(_later())
     return dispatcher

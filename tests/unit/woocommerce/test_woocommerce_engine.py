@@ -19,10 +19,11 @@ from channelhub.stock import ledger
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store import Database
 from channelhub.store.tables import InboxRow, OrderRow
-from channelhub.sync.apply import publish_skus
+from channelhub.sync.publish import publish
 from channelhub.sync.dispatch import Dispatcher
-from channelhub.sync.fulfil import record_shipment
-from channelhub.sync.pull import apply_records, run_pull
+from channelhub.testing.engine import ship as record_shipment
+from channelhub.sync.pull import run_pull
+from channelhub.testing.engine import apply_records
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 POLICIES = (ChannelStockPolicy(channel="woo"),)
@@ -34,8 +35,8 @@ def _stock(db: Database, levels: dict[str, int]) -> set[str]:
         ledger.ensure_location(session, "WH1")
         for sku, quantity in levels.items():
             ledger.ensure_sku(session, sku)
-            touched |= ledger.set_on_hand(session, sku, "WH1", quantity, "test stock")
-        publish_skus(session, touched, POLICIES, cause="test")
+            touched |= ledger.set_on_hand(session, sku, "WH1", quantity, "test stock").skus
+        publish(session, touched, POLICIES, cause="test")
     return touched
 
 
