@@ -18,6 +18,7 @@ Use it by subclassing `ConnectorContract` in a test module (the subclass's name 
         def count_effects(self, connector):      # a snapshot of the receiving side's effects
             return len(list((self.tmp_path / "outbox").iterdir()))
 
+The hooks, their defaults and what each must give are in `channelhub.testing.contract_hooks.ContractHooks`.
 Each test runs in a fresh instance with `self.tmp_path` (pytest's tmp_path) and `self.request` set, so hooks can
 build their test transports there. A test whose capability the connector does not declare is skipped. A hook a
 declared capability needs but the subclass does not provide FAILS the test, naming the hook: a connector that
@@ -29,10 +30,10 @@ would); both must reach the same receiving side, which is natural when it lives 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
@@ -40,43 +41,19 @@ from pydantic import BaseModel, ValidationError
 from channelhub.errors import Skippable
 from channelhub.model.money import Money
 from channelhub.model.orders import Order
-from channelhub.model.shipments import Shipment
 from channelhub.plugins import validate_connector_class
-from channelhub.ports import (
-    Capability,
-    Connector,
-    ConnectorContext,
-    FulfillmentRequest,
-    PulledPage,
-    PullRequest,
-    RawRecord,
-    RefundRequest,
-    StockUpdate,
-    WriteResult,
-)
+from channelhub.ports import Capability, Connector, PulledPage, RawRecord, StockUpdate, WriteResult
+from channelhub.testing.contract_hooks import CONTRACT_NOW, ContractHooks, HookMissing
 
-# A fixed instant for requests the kit builds, so no contract test depends on the wall clock.
-CONTRACT_NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 UNKNOWN_SETTING = "channelhub_contract_unknown_setting"
 
 
-class HookMissing(AssertionError):
-    """A declared capability needs a hook the contract subclass did not implement."""
-
-
-class ConnectorContract:
+class ConnectorContract(ContractHooks):
     """Base of a connector's contract tests. Not collected itself; a subclass is collected when its name
     matches pytest's python_classes ("Test*"), unless it sets `__test__ = False` in its own body."""
 
     __test__ = False
     pytestmark = [pytest.mark.contract]  # `pytest -m contract` runs every connector's contract suite
-
-    connector_class: ClassVar[type[Connector]]
-    channel: ClassVar[str] = "contract-test"
-    min_pulled_records: ClassVar[int] = 1  # pull_orders on the test transport must yield at least this many
-
-    tmp_path: Any
-    request: Any
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -98,75 +75,6 @@ class ConnectorContract:
             yield connector
         finally:
             connector.close()
-
-    # --- hooks a subclass implements -----------------------------------------------------------------------
-
-    def settings(self) -> dict[str, Any]:
-        """A valid settings table for `connector_class.config_model` (default: empty)."""
-        return {}
-
-    def config(self) -> BaseModel:
-        return self.connector_class.config_model.model_validate(self.settings())
-
-    def context(self, **overrides: Any) -> ConnectorContext:
-        """A ConnectorContext for `channel` rooted at `tmp_path`; keyword arguments override its fields."""
-        values: dict[str, Any] = {"channel": self.channel, "base_dir": self.tmp_path}
-        values.update(overrides)
-        return ConnectorContext(**values)
-
-    def make_connector(self) -> Connector:
-        """An instance wired to test transports or cassettes. Default: connector_class(config(), context())."""
-        return self.connector_class(self.config(), self.context())
-
-    def sample_order_records(self) -> Iterable[RawRecord]:
-        """Records that must map to an Order (needed when PULL_ORDERS is declared)."""
-        raise HookMissing("implement sample_order_records(): raw records that must map")
-
-    def bad_records(self) -> Iterable[RawRecord]:
-        """Records that must be quarantined: `problem` set, or map_order raises Skippable."""
-        raise HookMissing("implement bad_records(): raw records that must be quarantined")
-
-    def count_effects(self, connector: Connector) -> Any:
-        """A snapshot of the receiving side's effects (a count, a list of files...), compared with ==."""
-        raise HookMissing("implement count_effects(connector): a snapshot of the receiving side's effects")
-
-    def pull_request(self) -> PullRequest:
-        return PullRequest(cursor=None, overlap=timedelta(minutes=5), now=CONTRACT_NOW)
-
-    def sample_stock_updates(self) -> list[StockUpdate]:
-        """Updates push_stock must accept; the kit sends at most `limits.stock_per_call` of them."""
-        return [StockUpdate(sku=f"CONTRACT-{i}", quantity=i, idempotency_key=f"contract-stock-{i}") for i in range(3)]
-
-    def sample_fulfillment(self) -> FulfillmentRequest:
-        """A shipment push_fulfillment must accept. Default: built from the first sample order."""
-        order = self._map_first_sample()
-        return FulfillmentRequest(
-            order_external_id=order.external_id,
-            order_number=order.number,
-            shipment=Shipment(carrier="contract", tracking_number="CT000000001", shipped_at=CONTRACT_NOW),
-            line_external_ids={line.sku: line.external_id for line in order.lines},
-            idempotency_key="contract-fulfillment-1",
-        )
-
-    def sample_refund(self) -> RefundRequest:
-        """A refund push_refund must accept. Default: the first sample order's first line, one unit."""
-        order = self._map_first_sample()
-        line = order.lines[0]
-        return RefundRequest(
-            order_external_id=order.external_id,
-            amount=str(line.unit_price.shop.amount),
-            currency=line.unit_price.shop.currency,
-            reason="contract test",
-            lines=((line.external_id, 1),),
-            idempotency_key="contract-refund-1",
-        )
-
-    def sample_stock_skus(self) -> list[str]:
-        return [u.sku for u in self.sample_stock_updates()]
-
-    def sample_webhook(self) -> tuple[Mapping[str, str], bytes]:
-        """A correctly signed webhook delivery: (headers, raw body)."""
-        raise HookMissing("implement sample_webhook(): (headers, raw body) of a correctly signed delivery")
 
     # --- the contract ---------------------------------------------------------------------------------------
 
@@ -317,15 +225,6 @@ class ConnectorContract:
         assert updates, "sample_stock_updates() returned nothing"
         return updates
 
-    def _map_first_sample(self) -> Order:
-        if Capability.PULL_ORDERS not in self.connector_class.capabilities:
-            raise HookMissing("override the sample request hook: there are no sample orders to build it from")
-        connector = self.make_connector()
-        try:
-            return connector.map_order(next(iter(self.sample_order_records())))
-        finally:
-            connector.close()
-
     def _assert_repeat_is_safe(self, connector: Connector, action: Any, message: str, restart: str = "") -> None:
         """Do a write, repeat it: the receiving side's effects must not change. With `restart` (the write's name),
         repeat it once more on a second instance, as after a crash and restart."""
@@ -373,4 +272,4 @@ def _money_in(value: Any) -> Iterator[Money]:
             yield from _money_in(item)
 
 
-__all__ = ["CONTRACT_NOW", "ConnectorContract", "HookMissing"]
+__all__ = ["CONTRACT_NOW", "ConnectorContract", "ContractHooks", "HookMissing"]
