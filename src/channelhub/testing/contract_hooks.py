@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from channelhub.model.orders import Order
 from channelhub.model.shipments import Shipment
 from channelhub.ports import (
+    CancellationRequest,
     Capability,
     Connector,
     ConnectorContext,
@@ -71,11 +72,16 @@ class ContractHooks:
 
     def sample_order_records(self) -> Iterable[RawRecord]:
         """Records that must map to an Order (needed when PULL_ORDERS is declared). The first one is the order
-        the default write samples (fulfilment, refund) are built from."""
+        the default write samples (fulfilment, refund, cancellation) are built from."""
         raise HookMissing("implement sample_order_records(): raw records that must map")
 
     def bad_records(self) -> Iterable[RawRecord]:
-        """Records that must be quarantined: `problem` set, or map_order raises Skippable."""
+        """Records that must be quarantined (needed when PULL_ORDERS is declared).
+
+        At least one must have no `problem` set and a body that does not map: map_order must raise Skippable
+        for it (a row whose quantity is not a number, an order without SKU, a body that is not JSON, a stored
+        body in a layout or version the connector no longer reads). Records with `problem` set may be added:
+        the engine quarantines them without calling map_order, so on their own they prove nothing."""
         raise HookMissing("implement bad_records(): raw records that must be quarantined")
 
     def pull_request(self) -> PullRequest:
@@ -84,18 +90,37 @@ class ContractHooks:
     # --- the receiving side ---------------------------------------------------------------------------------
 
     def count_effects(self, connector: Connector) -> Any:
-        """A snapshot of the receiving side's effects (a count, a list of files...), compared with ==."""
+        """A snapshot of the receiving side's effects (a count, a list of files, the fake's records...), compared
+        with ==. Needed by every write capability.
+
+        It must see every effect of every write the connector declares: the repeat tests require the first
+        write to change it, and a repeat (same key, or on a fresh instance) to leave it as the first write did.
+        The kit deep-copies what it returns, so the fake's own live list or dict is fine."""
         raise HookMissing("implement count_effects(connector): a snapshot of the receiving side's effects")
 
     # --- stock ----------------------------------------------------------------------------------------------
 
     def sample_stock_updates(self) -> list[StockUpdate]:
-        """Updates push_stock must accept; the kit sends at most `limits.stock_per_call` of them."""
+        """Updates push_stock must accept, each naming a different SKU the test channel lists; the kit sends at
+        most `limits.stock_per_call` of them. When PULL_STOCK is declared too, they are also the levels the
+        pull_stock test sets first and then reads back."""
         return [StockUpdate(sku=f"CONTRACT-{i}", quantity=i, idempotency_key=f"contract-stock-{i}") for i in range(3)]
 
     def sample_stock_skus(self) -> list[str]:
-        """The SKUs the pull_stock test asks for. Default: the sample updates' SKUs."""
+        """The SKUs the pull_stock test asks for when the connector cannot push stock (no PUSH_STOCK). Default:
+        the sample updates' SKUs."""
         return [u.sku for u in self.sample_stock_updates()]
+
+    def sample_stock_levels(self) -> Mapping[str, int]:
+        """What the test channel lists before the test, {sku: quantity}, for SKUs of sample_stock_skus().
+
+        Needed when PULL_STOCK is declared without PUSH_STOCK (the kit cannot set levels itself then):
+        pull_stock(sample_stock_skus()) must answer every SKU named here with its quantity. A SKU asked for but
+        not named here is one the channel does not list; pull_stock may leave it out. With PUSH_STOCK declared
+        this hook is not used: the kit pushes sample_stock_updates() and expects exactly those levels back."""
+        raise HookMissing(
+            "implement sample_stock_levels(): {sku: quantity} the test channel lists for sample_stock_skus()"
+        )
 
     # --- writes built from the first sample order ---------------------------------------------------------
 
@@ -121,6 +146,17 @@ class ContractHooks:
             reason="contract test",
             lines=((line.external_id, 1),),
             idempotency_key="contract-refund-1",
+        )
+
+    def sample_cancellation(self) -> CancellationRequest:
+        """A cancellation push_cancellation must accept (the order must be open at the test channel). Default:
+        the first sample order."""
+        order = self._map_first_sample("sample_cancellation()")
+        return CancellationRequest(
+            order_external_id=order.external_id,
+            order_number=order.number,
+            reason="contract test",
+            idempotency_key="contract-cancellation-1",
         )
 
     # --- webhooks -------------------------------------------------------------------------------------------
