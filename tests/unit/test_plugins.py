@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import textwrap
 from datetime import UTC, datetime, timedelta
@@ -171,14 +170,12 @@ def test_missing_folders_are_skipped(tmp_path: Path) -> None:
     assert registry.kinds == {} and registry.problems == []
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("channelhub_connectors.marketplace.connector") is None,
-    reason="the built-in marketplace connector has not landed yet",
-)
-def test_the_builtin_marketplace_connector_loads_through_its_entry_point() -> None:
+@pytest.mark.parametrize("kind", ["marketplace", "shopify", "woocommerce"])
+def test_each_builtin_connector_loads_through_its_entry_point(kind: str) -> None:
+    # No skip when one is missing or broken: the built-in connectors ship with the hub, so that is a failure.
     registry = discover([], entry_points=True)
-    assert "marketplace" in registry.kinds, registry.problems
-    assert str(registry.source_of("marketplace")).startswith("entry point marketplace")
+    assert kind in registry.kinds, registry.problems
+    assert str(registry.source_of(kind)).startswith(f"entry point {kind}")
 
 
 # --- validate_connector_class -------------------------------------------------------------------------------------

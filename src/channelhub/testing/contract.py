@@ -13,26 +13,35 @@ Use it by subclassing `ConnectorContract` in a test module (the subclass's name 
 
         def sample_order_records(self):          # records that must map
             ...
-        def bad_records(self):                   # records that must be quarantined
+        def bad_records(self):                   # records map_order must refuse (Skippable)
             ...
         def count_effects(self, connector):      # a snapshot of the receiving side's effects
-            return len(list((self.tmp_path / "outbox").iterdir()))
+            return sorted(p.name for p in (self.tmp_path / "outbox").iterdir())
 
+The hooks, their defaults and what each must give are in `channelhub.testing.contract_hooks.ContractHooks`.
 Each test runs in a fresh instance with `self.tmp_path` (pytest's tmp_path) and `self.request` set, so hooks can
 build their test transports there. A test whose capability the connector does not declare is skipped. A hook a
 declared capability needs but the subclass does not provide FAILS the test, naming the hook: a connector that
 claims a capability has to show it keeps the contract.
 
-`make_connector()` may be called twice in one test (the repeat tests build a second instance, as a restart
-would); both must reach the same receiving side, which is natural when it lives under `self.tmp_path`.
+Every test can fail. In particular:
+
+- a write test (push_stock, push_fulfillment, push_refund, push_cancellation) requires the first write to change
+  `count_effects`, and the same write repeated, on the same instance and then on a fresh one (a restart), to leave
+  it as the first write did: a write that does nothing fails, as does one that happens twice;
+- push_stock must accept the sample updates (every result ok) and confirm what was asked;
+- pull_stock must read back the levels push_stock set (or, for a read-only connector, what the test channel
+  lists, `sample_stock_levels()`);
+- bad_records() must hold a record that reaches map_order, and map_order must refuse it with Skippable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+import copy
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
@@ -40,43 +49,19 @@ from pydantic import BaseModel, ValidationError
 from channelhub.errors import Skippable
 from channelhub.model.money import Money
 from channelhub.model.orders import Order
-from channelhub.model.shipments import Shipment
 from channelhub.plugins import validate_connector_class
-from channelhub.ports import (
-    Capability,
-    Connector,
-    ConnectorContext,
-    FulfillmentRequest,
-    PulledPage,
-    PullRequest,
-    RawRecord,
-    RefundRequest,
-    StockUpdate,
-    WriteResult,
-)
+from channelhub.ports import Capability, Connector, PulledPage, RawRecord, StockUpdate, WriteResult
+from channelhub.testing.contract_hooks import CONTRACT_NOW, ContractHooks, HookMissing
 
-# A fixed instant for requests the kit builds, so no contract test depends on the wall clock.
-CONTRACT_NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 UNKNOWN_SETTING = "channelhub_contract_unknown_setting"
 
 
-class HookMissing(AssertionError):
-    """A declared capability needs a hook the contract subclass did not implement."""
-
-
-class ConnectorContract:
+class ConnectorContract(ContractHooks):
     """Base of a connector's contract tests. Not collected itself; a subclass is collected when its name
     matches pytest's python_classes ("Test*"), unless it sets `__test__ = False` in its own body."""
 
     __test__ = False
     pytestmark = [pytest.mark.contract]  # `pytest -m contract` runs every connector's contract suite
-
-    connector_class: ClassVar[type[Connector]]
-    channel: ClassVar[str] = "contract-test"
-    min_pulled_records: ClassVar[int] = 1  # pull_orders on the test transport must yield at least this many
-
-    tmp_path: Any
-    request: Any
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -99,79 +84,11 @@ class ConnectorContract:
         finally:
             connector.close()
 
-    # --- hooks a subclass implements -----------------------------------------------------------------------
-
-    def settings(self) -> dict[str, Any]:
-        """A valid settings table for `connector_class.config_model` (default: empty)."""
-        return {}
-
-    def config(self) -> BaseModel:
-        return self.connector_class.config_model.model_validate(self.settings())
-
-    def context(self, **overrides: Any) -> ConnectorContext:
-        """A ConnectorContext for `channel` rooted at `tmp_path`; keyword arguments override its fields."""
-        values: dict[str, Any] = {"channel": self.channel, "base_dir": self.tmp_path}
-        values.update(overrides)
-        return ConnectorContext(**values)
-
-    def make_connector(self) -> Connector:
-        """An instance wired to test transports or cassettes. Default: connector_class(config(), context())."""
-        return self.connector_class(self.config(), self.context())
-
-    def sample_order_records(self) -> Iterable[RawRecord]:
-        """Records that must map to an Order (needed when PULL_ORDERS is declared)."""
-        raise HookMissing("implement sample_order_records(): raw records that must map")
-
-    def bad_records(self) -> Iterable[RawRecord]:
-        """Records that must be quarantined: `problem` set, or map_order raises Skippable."""
-        raise HookMissing("implement bad_records(): raw records that must be quarantined")
-
-    def count_effects(self, connector: Connector) -> Any:
-        """A snapshot of the receiving side's effects (a count, a list of files...), compared with ==."""
-        raise HookMissing("implement count_effects(connector): a snapshot of the receiving side's effects")
-
-    def pull_request(self) -> PullRequest:
-        return PullRequest(cursor=None, overlap=timedelta(minutes=5), now=CONTRACT_NOW)
-
-    def sample_stock_updates(self) -> list[StockUpdate]:
-        """Updates push_stock must accept; the kit sends at most `limits.stock_per_call` of them."""
-        return [StockUpdate(sku=f"CONTRACT-{i}", quantity=i, idempotency_key=f"contract-stock-{i}") for i in range(3)]
-
-    def sample_fulfillment(self) -> FulfillmentRequest:
-        """A shipment push_fulfillment must accept. Default: built from the first sample order."""
-        order = self._map_first_sample()
-        return FulfillmentRequest(
-            order_external_id=order.external_id,
-            order_number=order.number,
-            shipment=Shipment(carrier="contract", tracking_number="CT000000001", shipped_at=CONTRACT_NOW),
-            line_external_ids={line.sku: line.external_id for line in order.lines},
-            idempotency_key="contract-fulfillment-1",
-        )
-
-    def sample_refund(self) -> RefundRequest:
-        """A refund push_refund must accept. Default: the first sample order's first line, one unit."""
-        order = self._map_first_sample()
-        line = order.lines[0]
-        return RefundRequest(
-            order_external_id=order.external_id,
-            amount=str(line.unit_price.shop.amount),
-            currency=line.unit_price.shop.currency,
-            reason="contract test",
-            lines=((line.external_id, 1),),
-            idempotency_key="contract-refund-1",
-        )
-
-    def sample_stock_skus(self) -> list[str]:
-        return [u.sku for u in self.sample_stock_updates()]
-
-    def sample_webhook(self) -> tuple[Mapping[str, str], bytes]:
-        """A correctly signed webhook delivery: (headers, raw body)."""
-        raise HookMissing("implement sample_webhook(): (headers, raw body) of a correctly signed delivery")
-
-    # --- the contract ---------------------------------------------------------------------------------------
+    # --- the class and its settings -------------------------------------------------------------------------
 
     def test_class_attributes_are_valid(self) -> None:
-        assert validate_connector_class(self.connector_class) == []
+        reasons = validate_connector_class(self.connector_class)
+        assert reasons == [], f"{self.connector_class.__name__} breaks the connector contract: {'; '.join(reasons)}"
 
     def test_config_model_rejects_unknown_keys(self) -> None:
         model = self.connector_class.config_model
@@ -179,6 +96,8 @@ class ConnectorContract:
         with pytest.raises(ValidationError) as caught:
             model.model_validate({**self.settings(), UNKNOWN_SETTING: "x"})
         assert any(e["type"] == "extra_forbidden" for e in caught.value.errors()), caught.value
+
+    # --- orders ---------------------------------------------------------------------------------------------
 
     def test_map_order_maps_samples_to_canonical_orders(self, connector: Connector) -> None:
         self._require(Capability.PULL_ORDERS)
@@ -201,12 +120,20 @@ class ConnectorContract:
                 other.close()
 
     def test_bad_records_are_quarantined(self, connector: Connector) -> None:
+        """Records with `problem` set are quarantined by the engine as they are; the others must reach map_order
+        and be refused there with Skippable. Without one of those the test would prove nothing about map_order."""
         self._require(Capability.PULL_ORDERS)
         bad = list(self.bad_records())
         assert bad, "bad_records() returned nothing"
-        for record in bad:
-            if record.problem:
-                continue
+        reaching = [record for record in bad if not record.problem]
+        if not reaching:
+            pytest.fail(
+                "every record bad_records() returned has `problem` set: the engine quarantines those without "
+                "calling map_order, so they prove nothing about it. Add to bad_records() at least one record "
+                "without `problem` whose body does not map (a quantity that is not a number, an order without "
+                "SKU, a body that is not JSON): map_order must raise Skippable for it"
+            )
+        for record in reaching:
             try:
                 order = connector.map_order(record)
             except Skippable:
@@ -224,11 +151,11 @@ class ConnectorContract:
         records = 0
         for page in pages:
             assert isinstance(page, PulledPage), f"pull_orders yielded {type(page).__name__}, not PulledPage"
-            assert page.cursor is None or isinstance(page.cursor, str)
+            assert page.cursor is None or isinstance(page.cursor, str), f"a page's cursor is {page.cursor!r}"
             for record in page.records:
                 assert isinstance(record, RawRecord), f"a page holds {type(record).__name__}, not RawRecord"
                 assert record.stream and record.source, "a record must say its stream and where it came from"
-                assert isinstance(record.body, str)
+                assert isinstance(record.body, str), f"{record.source}: the body is not text"
                 records += 1
         assert records >= self.min_pulled_records, f"pull_orders yielded {records} record(s)"
 
@@ -246,48 +173,75 @@ class ConnectorContract:
                     pytest.fail(f"map_order raised {type(exc).__name__} for pulled {record.source}: {exc}")
                 _check_order(order, connector.channel, record)
 
+    # --- stock ----------------------------------------------------------------------------------------------
+
     def test_push_stock_returns_one_result_per_update(self, connector: Connector) -> None:
+        """One WriteResult per update, every one ok, and a confirmed quantity (when given) equal to the one asked."""
         self._require(Capability.PUSH_STOCK)
         updates = self._stock_batch()
         results = connector.push_stock(updates)
-        assert all(isinstance(r, WriteResult) for r in results)
-        assert sorted(r.idempotency_key for r in results) == sorted(u.idempotency_key for u in updates)
+        assert all(isinstance(r, WriteResult) for r in results), f"push_stock returned {results!r}, not WriteResults"
+        answered, asked = sorted(r.idempotency_key for r in results), sorted(u.idempotency_key for u in updates)
+        assert answered == asked, f"push_stock answered for keys {answered}, it was sent {asked}: one result each"
+        _check_stock_results(updates, results, "")
 
     def test_push_stock_repeated_is_safe(self, connector: Connector) -> None:
+        """The first push changes the receiving side; the same push again, or after a restart, changes nothing
+        more and is still accepted (a repeat is recognised as done, not refused)."""
         self._require(Capability.PUSH_STOCK)
         updates = self._stock_batch()
-        self._assert_repeat_is_safe(
-            connector,
-            lambda c: c.push_stock(updates),
-            "repeating push_stock with the same keys changed more",
-            "push_stock",
-        )
+
+        def push(instance: Connector) -> None:
+            _check_stock_results(updates, instance.push_stock(updates), " (a write the dispatcher repeated)")
+
+        self._assert_write_takes_effect_once(connector, push, "push_stock", "changed more")
+
+    def test_pull_stock_returns_quantities(self, connector: Connector) -> None:
+        """pull_stock reads the channel's levels: with PUSH_STOCK, exactly the sample levels just pushed; without
+        it, at least the levels sample_stock_levels() says the test channel lists. Read on this instance and on a
+        fresh one, so levels this instance merely remembers do not pass for the channel's."""
+        self._require(Capability.PULL_STOCK)
+        if Capability.PUSH_STOCK in self.connector_class.capabilities:
+            updates = self._stock_batch()
+            connector.push_stock(updates)  # whether its results are right is test_push_stock_*'s business
+            expected = {u.sku: u.quantity for u in updates}
+            asked = list(expected)  # so the checks below leave exactly these SKUs at these levels
+        else:
+            asked = list(self.sample_stock_skus())
+            expected = dict(self.sample_stock_levels())
+            stray = sorted(set(expected) - set(asked))
+            assert not stray, f"sample_stock_levels() names {stray}, which sample_stock_skus() does not ask for"
+        _check_levels(connector.pull_stock(asked), asked, expected, "")
+        again = self.make_connector()
+        try:
+            _check_levels(again.pull_stock(asked), asked, expected, " on a fresh instance")
+        finally:
+            again.close()
+
+    # --- order writes ---------------------------------------------------------------------------------------
 
     def test_push_fulfillment_repeated_does_not_ship_twice(self, connector: Connector) -> None:
         self._require(Capability.PUSH_FULFILLMENT)
         request = self.sample_fulfillment()
-        self._assert_repeat_is_safe(
-            connector,
-            lambda c: c.push_fulfillment(request),
-            "the same idempotency key shipped twice",
-            "push_fulfillment",
+        self._assert_write_takes_effect_once(
+            connector, lambda c: c.push_fulfillment(request), "push_fulfillment", "shipped twice"
         )
 
     def test_push_refund_repeated_does_not_refund_twice(self, connector: Connector) -> None:
         self._require(Capability.PUSH_REFUND)
         request = self.sample_refund()
-        self._assert_repeat_is_safe(
-            connector, lambda c: c.push_refund(request), "the same idempotency key refunded twice"
+        self._assert_write_takes_effect_once(
+            connector, lambda c: c.push_refund(request), "push_refund", "refunded twice"
         )
 
-    def test_pull_stock_returns_quantities(self, connector: Connector) -> None:
-        self._require(Capability.PULL_STOCK)
-        skus = self.sample_stock_skus()
-        levels = connector.pull_stock(skus)
-        assert isinstance(levels, dict)
-        for sku, quantity in levels.items():
-            assert sku in skus, f"pull_stock answered for {sku!r}, which was not asked for"
-            assert isinstance(quantity, int) and not isinstance(quantity, bool), f"{sku}: {quantity!r} is not an int"
+    def test_push_cancellation_repeated_does_not_cancel_twice(self, connector: Connector) -> None:
+        self._require(Capability.PUSH_CANCELLATION)
+        request = self.sample_cancellation()
+        self._assert_write_takes_effect_once(
+            connector, lambda c: c.push_cancellation(request), "push_cancellation", "cancelled twice"
+        )
+
+    # --- webhooks -------------------------------------------------------------------------------------------
 
     def test_verify_webhook_rejects_tampered_body(self, connector: Connector) -> None:
         self._require(Capability.WEBHOOKS)
@@ -303,7 +257,7 @@ class ConnectorContract:
         records = connector.parse_webhook(headers, body)
         assert records, "parse_webhook returned no records for the sample delivery"
         for record in records:
-            assert isinstance(record, RawRecord)
+            assert isinstance(record, RawRecord), f"parse_webhook returned {type(record).__name__}, not RawRecord"
             assert record.delivery_id, "webhook records carry the delivery id, for deduplication"
 
     # --- helpers --------------------------------------------------------------------------------------------
@@ -315,35 +269,78 @@ class ConnectorContract:
     def _stock_batch(self) -> list[StockUpdate]:
         updates = self.sample_stock_updates()[: self.connector_class.limits.stock_per_call]
         assert updates, "sample_stock_updates() returned nothing"
+        skus = [u.sku for u in updates]
+        # The checks compare per SKU (confirmed and read-back quantities): a SKU named twice would blur them.
+        assert len(set(skus)) == len(skus), f"sample_stock_updates() names a SKU more than once: {skus}"
         return updates
 
-    def _map_first_sample(self) -> Order:
-        if Capability.PULL_ORDERS not in self.connector_class.capabilities:
-            raise HookMissing("override the sample request hook: there are no sample orders to build it from")
-        connector = self.make_connector()
-        try:
-            return connector.map_order(next(iter(self.sample_order_records())))
-        finally:
-            connector.close()
+    def _effects(self, connector: Connector) -> Any:
+        # A copy: a hook returning the fake's own live list or dict would otherwise equal itself after any write,
+        # and the before/after comparison would measure nothing.
+        return copy.deepcopy(self.count_effects(connector))
 
-    def _assert_repeat_is_safe(self, connector: Connector, action: Any, message: str, restart: str = "") -> None:
-        """Do a write, repeat it: the receiving side's effects must not change. With `restart` (the write's name),
-        repeat it once more on a second instance, as after a crash and restart."""
-        action(connector)
-        after_first = self.count_effects(connector)
-        action(connector)
-        assert self.count_effects(connector) == after_first, message
-        if restart:
-            self._repeat_on_fresh_instance(action, after_first, restart)
-
-    def _repeat_on_fresh_instance(self, action: Any, expected: Any, what: str) -> None:
-        """Repeat a write on a second instance, as after a crash and restart: still no second effect."""
+    def _assert_write_takes_effect_once(
+        self, connector: Connector, write: Callable[[Connector], object], what: str, twice: str
+    ) -> None:
+        """`write` once must change count_effects; the same write again, on this instance and then on a fresh
+        one (as after a crash and restart), must leave it as the first write did."""
+        before = self._effects(connector)
+        write(connector)
+        after_first = self._effects(connector)
+        assert after_first != before, (
+            f"the first write changed nothing at the receiving side: count_effects() was {_short(before)} before "
+            f"{what} and after it. Either {what} does nothing, or count_effects() does not see what it does"
+        )
+        write(connector)
+        now = self._effects(connector)
+        assert now == after_first, (
+            f"{what} repeated with the same idempotency key {twice}: count_effects() went from "
+            f"{_short(after_first)} to {_short(now)}"
+        )
         again = self.make_connector()
         try:
-            action(again)
-            assert self.count_effects(again) == expected, f"{what} repeated after a restart changed more"
+            write(again)
+            now = self._effects(again)
+            assert now == after_first, (
+                f"{what} repeated after a restart (on a fresh instance) {twice}: count_effects() went from "
+                f"{_short(after_first)} to {_short(now)}"
+            )
         finally:
             again.close()
+
+
+def _check_stock_results(updates: Sequence[StockUpdate], results: Sequence[WriteResult], when: str) -> None:
+    asked = {u.idempotency_key: u.quantity for u in updates}
+    refused = [f"{r.idempotency_key}: {r.error}" for r in results if not r.ok]
+    assert not refused, (
+        f"push_stock refused sample updates{when}: {'; '.join(refused)}. The sample updates must be accepted "
+        "(if the test channel does not list their SKUs, override sample_stock_updates())"
+    )
+    wrong = [
+        f"{r.idempotency_key}: asked {asked[r.idempotency_key]}, confirmed {r.confirmed_quantity}"
+        for r in results
+        if r.confirmed_quantity is not None and r.idempotency_key in asked
+        if r.confirmed_quantity != asked[r.idempotency_key]
+    ]
+    assert not wrong, f"push_stock confirmed other quantities than it was asked to set{when}: {'; '.join(wrong)}"
+
+
+def _check_levels(levels: Any, asked: list[str], expected: Mapping[str, int], where: str) -> None:
+    """`levels` answers only SKUs `asked`, with ints, and every SKU of `expected` with its quantity."""
+    assert isinstance(levels, dict), f"pull_stock{where} returned {type(levels).__name__}, not dict"
+    stray = sorted(set(levels) - set(asked))
+    assert not stray, f"pull_stock{where} answered for {stray}, which were not asked for"
+    for sku, quantity in levels.items():
+        assert isinstance(quantity, int) and not isinstance(quantity, bool), f"{sku}: {quantity!r} is not an int"
+    missing = sorted(set(expected) - set(levels))
+    assert not missing, f"pull_stock{where} left out {missing}, which the test channel lists"
+    wrong = [f"{sku}: {levels[sku]}, not {quantity}" for sku, quantity in expected.items() if levels[sku] != quantity]
+    assert not wrong, f"pull_stock{where} read other levels than the test channel holds: {'; '.join(wrong)}"
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _check_order(order: Any, channel: str, record: RawRecord) -> None:
@@ -373,4 +370,4 @@ def _money_in(value: Any) -> Iterator[Money]:
             yield from _money_in(item)
 
 
-__all__ = ["CONTRACT_NOW", "ConnectorContract", "HookMissing"]
+__all__ = ["CONTRACT_NOW", "ConnectorContract", "ContractHooks", "HookMissing"]

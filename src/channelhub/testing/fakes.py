@@ -1,7 +1,7 @@
 """Fake connectors for core tests: no network, no files unless asked, every call recorded.
 
-- `RecordingConnector` ("recording"): declares every write capability, records each call, fails chosen items
-  (per SKU or key) and raises Retryable / RateLimited / Fatal on demand (`raise_next`).
+- `RecordingConnector` ("recording"): declares every capability, records each write call, fails chosen items
+  (per SKU, key or order) and raises Retryable / RateLimited / Fatal on demand (`raise_next`).
 - `FakeOrderSource` ("fake-orders"): yields given pages of canonical orders (serialised as JSON records) and maps
   them back; can raise a ConnectorError after a chosen page.
 - `FileReceiverConnector` ("file-receiver"): a channel in a file, for crash tests. Every received idempotency key
@@ -21,11 +21,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from channelhub.errors import ConnectorError, Fatal, MappingError, Retryable
+from channelhub.errors import ConnectorError, Fatal, MappingError, Retryable, Skippable
 from channelhub.model.money import MoneyBag
 from channelhub.model.orders import ChannelFulfillment, FinancialStatus, Order, OrderLine, Totals
 from channelhub.ports import (
     BatchLimits,
+    CancellationRequest,
     Capability,
     Connector,
     ConnectorContext,
@@ -114,7 +115,9 @@ class RecordingConnector(Connector):
         self.stock_calls: list[list[StockUpdate]] = []
         self.fulfillments: list[FulfillmentRequest] = []
         self.refunds: list[RefundRequest] = []
-        # Per-item failures by SKU (stock) or idempotency key: (error, retryable). Permanent until removed.
+        self.cancellations: list[CancellationRequest] = []
+        # Per-item failures by SKU (stock), idempotency key or order external id (fulfilment, cancellation):
+        # (error, retryable). Permanent until removed.
         self.fail_items: dict[str, tuple[str, bool]] = {}
         # Raised by the next write calls, one per call, in order.
         self.raise_next: list[ConnectorError] = []
@@ -150,6 +153,15 @@ class RecordingConnector(Connector):
         self.calls.append(("push_refund", request))
         self._maybe_raise()
         self.refunds.append(request)
+
+    def push_cancellation(self, request: CancellationRequest) -> None:
+        self.calls.append(("push_cancellation", request))
+        self._maybe_raise()
+        failure = self.fail_items.get(request.idempotency_key) or self.fail_items.get(request.order_external_id)
+        if failure is not None:
+            # A refusal the channel would not change its mind about (already shipped) is Skippable, per ports.
+            raise (Retryable if failure[1] else Skippable)(failure[0])
+        self.cancellations.append(request)
 
     def pull_stock(self, skus: Iterable[str]) -> dict[str, int]:
         return {sku: self.listed[sku] for sku in skus if sku in self.listed}
@@ -260,6 +272,9 @@ class FileReceiverConnector(RecordingConnector):
         self._receive([request.idempotency_key])
 
     def push_refund(self, request: RefundRequest) -> None:
+        self._receive([request.idempotency_key])
+
+    def push_cancellation(self, request: CancellationRequest) -> None:
         self._receive([request.idempotency_key])
 
 
