@@ -89,7 +89,10 @@ def graphql_order(
                     "originalUnitPriceSet": _gbag("10.00", "7.50"),
                     "taxLines": [tax],
                     "discountAllocations": [
-                        {"allocatedAmountSet": _gbag("5.00", "3.75"), "discountApplication": {"index": 0}}
+                        {
+                            "allocatedAmountSet": _gbag("5.00", "3.75"),
+                            "discountApplication": {"index": 0, "__typename": "DiscountCodeApplication"},
+                        }
                     ],
                 },
                 {

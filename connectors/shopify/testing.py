@@ -8,6 +8,12 @@ extensions.cost.throttleStatus from a leaky bucket (`Bucket`) run on an injectab
 than is available gets THROTTLED (HTTP 200, or 429 with `throttle_status=429`). `faults` queues scripted failures
 ("500", "401", "throttled") for the next requests. `mock_transport()` serves it in-process to httpx; `serve()`
 on 127.0.0.1 for vcrpy recording.
+
+Every request is checked against Shopify's published schema of the pinned version (`fake_schema`) before the
+fake looks at it: one Shopify would refuse (a field the version does not have, a wrong argument, variables that
+do not coerce) is answered as Shopify answers it, `errors` and no `data`, and noted in `refused`. Every answer is
+shaped by the same schema, so it holds exactly the fields asked for; an answer the schema does not allow is a bug
+in the fake and raises `FakeAnswerError` (under `serve()`, a 500 noted in `broken`).
 """
 
 from __future__ import annotations
@@ -19,10 +25,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+from channelhub_connectors.shopify.fake_schema import AdminSchema, FakeAnswerError, admin_schema
 
 
 @dataclass
@@ -68,16 +76,22 @@ class FakeShop:
     fulfillments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     refunds: list[dict[str, Any]] = field(default_factory=list)
     bulk_polls: int = 0
+    schema: AdminSchema = field(default_factory=admin_schema)
+    refused: list[str] = field(default_factory=list)  # why requests were refused by the schema
+    broken: list[str] = field(default_factory=list)  # answers the fake built that the schema forbids (serve())
     _idempotent: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # -- setup ----------------------------------------------------------------------------------------------
 
-    def add_sku(self, sku: str, available: int, n: int | None = None) -> None:
+    def add_sku(self, sku: str, available: int | None, n: int | None = None, *, mutable: bool = True) -> None:
+        """A variant and its inventory item; `available` None: not stocked at the location; `mutable` False: an
+        item the API may not adjust (a bundle's parent)."""
         n = n if n is not None else len(self.variants) + 1
         self.variants[sku] = {
             "variant": f"gid://shopify/ProductVariant/{7000 + n}",
             "item": f"gid://shopify/InventoryItem/{9000 + n}",
             "available": available,
+            "mutable": mutable,
         }
 
     def available(self, sku: str) -> int:
@@ -86,46 +100,49 @@ class FakeShop:
     # -- HTTP -------------------------------------------------------------------------------------------------
 
     def handle(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """One HTTP request: (status, headers, body). Checked by the schema first, then faults, then the bucket."""
         if method == "GET" and path.startswith("/bulk/"):
             return 200, {"Content-Type": "application/jsonl"}, self.bulk_jsonl()
         request = json.loads(body or b"{}")
         query, variables = request.get("query", ""), request.get("variables") or {}
+        refusals = self.schema.refusals(query, variables)
+        if refusals:
+            self.refused.extend(refusals)
+            return _json(200, {"errors": [{"message": m} for m in refusals]})
         match = re.search(r"(query|mutation)\s+(\w+)", query)
         name = match.group(2) if match else "Anonymous"
         self.calls.append(name)
-        if self.faults:
-            fault = self.faults.pop(0)
-            if fault in {"500", "502", "503"}:
-                return int(fault), {"Content-Type": "text/plain"}, b"upstream error"
-            if fault in {"401", "403"}:
-                return (
-                    int(fault),
-                    {"Content-Type": "application/json"},
-                    b'{"errors":"[API] Invalid API key or access token"}',
-                )
-            if fault == "throttled":
-                self.bucket.available = 0.0
+        faulted = self._fault()
+        if faulted is not None:
+            return faulted
         cost = COSTS.get(name, 2 if "Status" in name else 20)
         if not self.bucket.take(cost):
-            payload = {
-                "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
-                "extensions": {
-                    "cost": {
-                        "requestedQueryCost": cost,
-                        "actualQueryCost": None,
-                        "throttleStatus": self.bucket.status(),
-                    }
-                },
+            throttled = {"message": "Throttled", "extensions": {"code": "THROTTLED"}}
+            return _json(self.throttle_status, {"errors": [throttled], "extensions": self._cost(cost, None)})
+        data = self.schema.answer(query, variables, getattr(self, f"op_{name}")(variables))
+        return _json(200, {"data": data, "extensions": self._cost(cost, cost)})
+
+    def _fault(self) -> tuple[int, dict[str, str], bytes] | None:
+        """The next scripted failure's answer (None: none, or one that only empties the bucket)."""
+        if not self.faults:
+            return None
+        fault = self.faults.pop(0)
+        if fault in {"500", "502", "503"}:
+            return int(fault), {"Content-Type": "text/plain"}, b"upstream error"
+        if fault in {"401", "403"}:
+            return _json(int(fault), {"errors": "[API] Invalid API key or access token"})
+        if fault == "throttled":
+            self.bucket.available = 0.0
+        return None
+
+    def _cost(self, requested: float, actual: float | None) -> dict[str, Any]:
+        return {
+            "cost": {
+                "requestedQueryCost": requested,
+                "actualQueryCost": actual,
+                "throttleStatus": self.bucket.status(),
             }
-            return self.throttle_status, {"Content-Type": "application/json"}, json.dumps(payload).encode()
-        data = getattr(self, f"op_{name}")(variables)
-        payload = {
-            "data": data,
-            "extensions": {
-                "cost": {"requestedQueryCost": cost, "actualQueryCost": cost, "throttleStatus": self.bucket.status()}
-            },
         }
-        return 200, {"Content-Type": "application/json"}, json.dumps(payload).encode()
 
     def mock_transport(self) -> httpx.MockTransport:
         def reply(request: httpx.Request) -> httpx.Response:
@@ -143,7 +160,11 @@ class FakeShop:
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 with lock:
-                    status, headers, body = shop.handle(self.command, self.path, self.rfile.read(length))
+                    try:
+                        status, headers, body = shop.handle(self.command, self.path, self.rfile.read(length))
+                    except FakeAnswerError as exc:  # the recorder checks `broken`: a cassette of a fake's bug
+                        shop.broken.append(str(exc))
+                        status, headers, body = 500, {"Content-Type": "text/plain"}, str(exc).encode()
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -245,45 +266,10 @@ class FakeShop:
         if key in self._idempotent:
             return copy.deepcopy(self._idempotent[key])
         self.set_calls += 1
-        items, errors = self._by_item(), []
+        items = self._by_item()
         quantities = v["input"]["quantities"]
-        for n, q in enumerate(quantities):
-            path = ["input", "quantities", str(n)]
-            if "changeFromQuantity" not in q:
-                errors.append(
-                    {
-                        "field": [*path, "changeFromQuantity"],
-                        "message": "changeFromQuantity is required",
-                        "code": "INVALID_QUANTITY_DOCUMENT",
-                    }
-                )
-            elif q["inventoryItemId"] not in items:
-                errors.append(
-                    {
-                        "field": [*path, "inventoryItemId"],
-                        "message": "inventory item not found",
-                        "code": "INVALID_INVENTORY_ITEM",
-                    }
-                )
-            elif self.variants[items[q["inventoryItemId"]]]["available"] is None:
-                errors.append(
-                    {
-                        "field": [*path, "locationId"],
-                        "message": "item is not stocked at the location",
-                        "code": "ITEM_NOT_STOCKED_AT_LOCATION",
-                    }
-                )
-            elif q["changeFromQuantity"] is not None and q["changeFromQuantity"] != self.available(
-                items[q["inventoryItemId"]]
-            ):
-                errors.append(
-                    {
-                        "field": [*path, "changeFromQuantity"],
-                        "code": "CHANGE_FROM_QUANTITY_STALE",
-                        "message": "compare quantity does not match",
-                    }
-                )
-        if not errors:
+        errors = [e for n, q in enumerate(quantities) if (e := self._quantity_error(n, q, items)) is not None]
+        if not errors:  # the mutation is atomic: one error applies nothing
             for q in quantities:
                 self.variants[items[q["inventoryItemId"]]]["available"] = int(q["quantity"])
         group = (
@@ -294,6 +280,39 @@ class FakeShop:
         answer = {"inventorySetQuantities": {"inventoryAdjustmentGroup": group, "userErrors": errors}}
         self._idempotent[key] = answer
         return copy.deepcopy(answer)
+
+    def _quantity_error(self, n: int, q: dict[str, Any], items: dict[str, str]) -> dict[str, Any] | None:
+        """The userError for one quantity, or None. From 2026-10 an item may be set at any location (Shopify
+        dropped ITEM_NOT_STOCKED_AT_LOCATION): an item not stocked there becomes stocked with the quantity."""
+        path = ["input", "quantities", str(n)]
+        if "changeFromQuantity" not in q:  # required on every quantity from 2026-04
+            return {
+                "field": [*path, "changeFromQuantity"],
+                "message": "changeFromQuantity is required",
+                "code": "COMPARE_QUANTITY_REQUIRED",
+            }
+        sku = items.get(q["inventoryItemId"])
+        if sku is None:
+            return {
+                "field": [*path, "inventoryItemId"],
+                "message": "The specified inventory item could not be found.",
+                "code": "INVALID_INVENTORY_ITEM",
+            }
+        record = self.variants[sku]
+        if not record.get("mutable", True):
+            return {
+                "field": [*path, "inventoryItemId"],
+                "message": "The specified inventory item is not allowed to be adjusted via API.",
+                "code": "NON_MUTABLE_INVENTORY_ITEM",
+            }
+        stored = record["available"]
+        if q["changeFromQuantity"] is not None and q["changeFromQuantity"] != stored:
+            return {
+                "field": [*path, "changeFromQuantity"],
+                "message": "The changeFromQuantity value does not match persisted value.",
+                "code": "CHANGE_FROM_QUANTITY_STALE",
+            }
+        return None
 
     def op_FulfillmentOrders(self, v: dict[str, Any]) -> dict[str, Any]:
         gid = v["id"]
@@ -326,7 +345,7 @@ class FakeShop:
         made = {
             "id": f"gid://shopify/Fulfillment/{5000 + sum(len(x) for x in self.fulfillments.values())}",
             "status": "SUCCESS",
-            "trackingInfo": [f["trackingInfo"]],
+            "trackingInfo": [{k: f["trackingInfo"].get(k) for k in ("company", "number", "url")}],
         }
         self.fulfillments.setdefault(order_gid, []).append(made)
         return {"fulfillmentCreate": {"fulfillment": made, "userErrors": []}}
@@ -334,11 +353,31 @@ class FakeShop:
     def op_RefundCreate(self, v: dict[str, Any]) -> dict[str, Any]:
         key = v["key"]
         if key not in self._idempotent:
-            self.refunds.append(v["input"])
-            self._idempotent[key] = {
-                "refundCreate": {
-                    "refund": {"id": f"gid://shopify/Refund/{len(self.refunds)}", "totalRefundedSet": None},
-                    "userErrors": [],
-                }
-            }
+            self._idempotent[key] = {"refundCreate": self._refund(v["input"])}
         return copy.deepcopy(self._idempotent[key])
+
+    def _refund(self, refund: dict[str, Any]) -> dict[str, Any]:
+        order = next((o for o in self.orders if o["id"] == refund["orderId"]), None)
+        if order is None:
+            return {"refund": None, "userErrors": [{"field": ["orderId"], "message": "Order does not exist"}]}
+        prices = {
+            line["id"]: Decimal(line["originalUnitPriceSet"]["shopMoney"]["amount"])
+            for line in order["lineItems"]["nodes"]
+        }
+        unknown = [r["lineItemId"] for r in refund.get("refundLineItems") or [] if r["lineItemId"] not in prices]
+        if unknown:
+            field_path = ["refundLineItems", "lineItemId"]
+            return {"refund": None, "userErrors": [{"field": field_path, "message": f"Unknown line item {unknown[0]}"}]}
+        total = sum(
+            (prices[r["lineItemId"]] * int(r["quantity"]) for r in refund.get("refundLineItems") or []), Decimal(0)
+        )
+        self.refunds.append(refund)
+        money = {"amount": f"{total:.2f}", "currencyCode": order["currencyCode"]}
+        return {
+            "refund": {"id": f"gid://shopify/Refund/{len(self.refunds)}", "totalRefundedSet": {"shopMoney": money}},
+            "userErrors": [],
+        }
+
+
+def _json(status: int, payload: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json"}, json.dumps(payload).encode()

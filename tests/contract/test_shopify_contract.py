@@ -35,12 +35,12 @@ class TestShopifyContract(ConnectorContract):
                             {
                                 "id": "gid://shopify/FulfillmentOrderLineItem/1",
                                 "remainingQuantity": 2,
-                                "lineItem": {"id": "gid://shopify/LineItem/8200011"},
+                                "lineItem": {"id": "gid://shopify/LineItem/8200011", "sku": "SKU-A1"},
                             },
                             {
                                 "id": "gid://shopify/FulfillmentOrderLineItem/2",
                                 "remainingQuantity": 1,
-                                "lineItem": {"id": "gid://shopify/LineItem/8200012"},
+                                "lineItem": {"id": "gid://shopify/LineItem/8200012", "sku": "SKU-B"},
                             },
                         ]
                     },

@@ -63,7 +63,8 @@ def _skus(shop: FakeShop) -> None:
     shop.add_sku("SKU-1", 10, 1)
     shop.add_sku("SKU-2", 7, 2)  # the hub last confirmed 5: stale; the target 3 is lower -> re-sent against 7
     shop.add_sku("SKU-3", 2, 3)  # the hub last confirmed 4: stale; the target 9 is higher -> drift reported
-    shop.add_sku("SKU-4", None, 4)  # type: ignore[arg-type]  # not stocked at the location: a userError
+    shop.add_sku("SKU-4", None, 4)  # not stocked at the location: from 2026-10 it may be set there all the same
+    shop.add_sku("SKU-5", 6, 5, mutable=False)  # a bundle's parent: NON_MUTABLE_INVENTORY_ITEM, its own failure
 
 
 def _fulfilment_orders(shop: FakeShop) -> None:
@@ -117,6 +118,7 @@ STOCK_UPDATES = [
     StockUpdate("SKU-3", 9, "stock-k3", previous=4),
     StockUpdate("SKU-4", 1, "stock-k4", previous=None),
     StockUpdate("SKU-404", 1, "stock-k5", previous=0),
+    StockUpdate("SKU-5", 2, "stock-k6", previous=6),
 ]
 
 
