@@ -16,6 +16,7 @@ from channelhub_connectors.shopify import samples
 from channelhub_connectors.shopify.connector import ShopifyConnector
 from channelhub_connectors.shopify.testing import FakeShop
 
+from channelhub.errors import ConnectorError, RateLimited
 from channelhub.model.shipments import Shipment, ShipmentLine
 from channelhub.ports import FulfillmentRequest, PullRequest, StockUpdate
 
@@ -44,6 +45,35 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
+
+    def advance(self, seconds: float) -> None:
+        """Time passing outside the client (the engine waiting before its retry): not one of its sleeps."""
+        self.now += seconds
+
+
+@dataclass
+class Retried:
+    """What a scenario with an engine retry returns: the first call's error, then the retry's result."""
+
+    first: ConnectorError
+    result: Any
+
+
+def _retried_by_the_engine(act: Callable[[ShopifyConnector], Any]) -> Callable[[ShopifyConnector], Retried]:
+    """Run `act`, which must fail; wait as the engine would (the RateLimited's retry_after); run it again."""
+
+    def run(connector: ShopifyConnector) -> Retried:
+        try:
+            act(connector)
+        except ConnectorError as exc:
+            first = exc
+        else:
+            raise AssertionError("the first call was meant to fail")
+        if isinstance(first, RateLimited) and first.retry_after:
+            connector.client.clock.advance(first.retry_after)  # type: ignore[attr-defined]
+        return Retried(first, act(connector))
+
+    return run
 
 
 @dataclass
@@ -208,8 +238,18 @@ SCENARIOS = {
         Scenario("stock_push", _skus, lambda c: c.push_stock(STOCK_UPDATES), SETTINGS),
         Scenario("fulfilment", _fulfilment_orders, _fulfil_twice, SETTINGS),
         Scenario("partial_fulfilment", _fulfilment_orders, _fulfil_partial, SETTINGS),
-        Scenario("throttled_then_success", _with_faults("throttled"), _pull("2026-02-01T00:00:00Z"), SETTINGS),
-        Scenario("server_error_then_success", _with_faults("503"), _pull("2026-02-01T00:00:00Z"), SETTINGS),
+        Scenario(
+            "throttled_then_success",
+            _with_faults("throttled"),
+            _retried_by_the_engine(_pull("2026-02-01T00:00:00Z")),
+            SETTINGS,
+        ),
+        Scenario(
+            "server_error_then_success",
+            _with_faults("503"),
+            _retried_by_the_engine(_pull("2026-02-01T00:00:00Z")),
+            SETTINGS,
+        ),
         Scenario("unauthorized", _with_faults("401"), _pull("2026-02-01T00:00:00Z"), SETTINGS),
         Scenario("marketplace_sale", _catalogue, _marketplace_sale, SETTINGS),
     ]
