@@ -56,6 +56,7 @@ def graphql_order(
         "createdAt": "2026-03-01T09:00:00Z",
         "updatedAt": updated_at,
         "cancelledAt": cancelled_at,
+        "cancelReason": "CUSTOMER" if cancelled_at else None,
         "displayFinancialStatus": financial,
         "displayFulfillmentStatus": fulfillment,
         "currencyCode": "CAD",

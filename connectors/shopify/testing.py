@@ -3,11 +3,11 @@
 `FakeShop.handle(method, path, body)` answers in the documented shapes: orders (filtered by updated_at, paged,
 deliberately NOT sorted), ordersCount, bulk operations (a JSONL result with __parentId children), productVariants by
 SKU, inventory levels, inventorySetQuantities (compare-and-set with CHANGE_FROM_QUANTITY_STALE, unknown items,
-@idempotent replay), fulfillment orders and fulfillmentCreate, refundCreate. Every answer carries
-extensions.cost.throttleStatus from a leaky bucket (`Bucket`) run on an injectable clock; a request costing more
-than is available gets THROTTLED (HTTP 200, or 429 with `throttle_status=429`). `faults` queues scripted failures
-("500", "401", "throttled") for the next requests. `mock_transport()` serves it in-process to httpx; `serve()`
-on 127.0.0.1 for vcrpy recording.
+@idempotent replay), fulfillment orders and fulfillmentCreate, refundCreate, orderCancel (`fake_orders`). Every
+answer carries extensions.cost.throttleStatus from a leaky bucket (`Bucket`) run on an injectable clock; a
+request costing more than is available gets THROTTLED (HTTP 200, or 429 with `throttle_status=429`). `faults`
+queues scripted failures ("500", "401", "throttled") for the next requests. `mock_transport()` serves it
+in-process to httpx; `serve()` on 127.0.0.1 for vcrpy recording.
 
 Every request is checked against Shopify's published schema of the pinned version (`fake_schema`) before the
 fake looks at it: one Shopify would refuse (a field the version does not have, a wrong argument, variables that
@@ -30,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+from channelhub_connectors.shopify.fake_orders import OrderOperations
 from channelhub_connectors.shopify.fake_schema import AdminSchema, FakeAnswerError, admin_schema
 
 
@@ -59,11 +60,18 @@ class Bucket:
         }
 
 
-COSTS = {"Orders": 60, "SetQuantities": 10, "FulfillmentCreate": 10, "RefundCreate": 10, "BulkRun": 10}
+COSTS = {
+    "Orders": 60,
+    "SetQuantities": 10,
+    "FulfillmentCreate": 10,
+    "RefundCreate": 10,
+    "BulkRun": 10,
+    "OrderCancel": 10,
+}
 
 
 @dataclass
-class FakeShop:
+class FakeShop(OrderOperations):
     orders: list[dict[str, Any]] = field(default_factory=list)
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)  # sku -> {variant, item, available}
     fulfillment_orders: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # order gid -> FOs
@@ -76,6 +84,10 @@ class FakeShop:
     fulfillments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     refunds: list[dict[str, Any]] = field(default_factory=list)
     bulk_polls: int = 0
+    now: str = "2026-03-05T12:00:00Z"  # what the shop stamps on changes (cancelledAt): fixed, for cassettes
+    cancellations: list[dict[str, Any]] = field(default_factory=list)  # the orderCancel variables it carried out
+    pending_authorization: set[str] = field(default_factory=set)  # order gids Shopify will not cancel yet
+    cancel_job_failures: dict[str, str] = field(default_factory=dict)  # order gid -> the failed job's error
     schema: AdminSchema = field(default_factory=admin_schema)
     refused: list[str] = field(default_factory=list)  # why requests were refused by the schema
     broken: list[str] = field(default_factory=list)  # answers the fake built that the schema forbids (serve())
@@ -183,63 +195,6 @@ class FakeShop:
         return server, self.base_url
 
     # -- operations -------------------------------------------------------------------------------------------
-
-    def op_Orders(self, v: dict[str, Any]) -> dict[str, Any]:
-        found = self.orders
-        m = re.search(r"updated_at:>'([^']+)'", v.get("query") or "")
-        if m:
-            found = [o for o in found if o["updatedAt"] > m.group(1)]
-        found = sorted(found, key=lambda o: o["id"], reverse=True)  # not by updatedAt, on purpose
-        start = int(v.get("after") or 0)
-        page = found[start : start + int(v["first"])]
-        more = start + len(page) < len(found)
-        info = {"hasNextPage": more, "endCursor": str(start + len(page)) if more else None}
-        return {"orders": {"nodes": copy.deepcopy(page), "pageInfo": info}}
-
-    def op_Order(self, v: dict[str, Any]) -> dict[str, Any]:
-        return {"order": next((copy.deepcopy(o) for o in self.orders if o["id"] == v["id"]), None)}
-
-    def op_OrdersCount(self, v: dict[str, Any]) -> dict[str, Any]:
-        return {"ordersCount": {"count": len(self.orders), "precision": "EXACT"}}
-
-    def op_BulkRun(self, v: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "bulkOperationRunQuery": {
-                "bulkOperation": {"id": "gid://shopify/BulkOperation/1", "status": "CREATED"},
-                "userErrors": [],
-            }
-        }
-
-    def op_BulkStatus(self, v: dict[str, Any]) -> dict[str, Any]:
-        self.bulk_polls += 1
-        done = self.bulk_polls >= 2
-        return {
-            "node": {
-                "id": v["id"],
-                "status": "COMPLETED" if done else "RUNNING",
-                "errorCode": None,
-                "objectCount": str(len(self.orders)),
-                "partialDataUrl": None,
-                "url": f"{self.base_url}/bulk/1.jsonl" if done else None,
-            }
-        }
-
-    def bulk_jsonl(self) -> bytes:
-        out = []
-        for order in sorted(self.orders, key=lambda o: o["id"]):
-            parent = {
-                k: val for k, val in order.items() if k not in {"lineItems", "shippingLines", "discountApplications"}
-            }
-            parent["refunds"] = [
-                {k: val for k, val in r.items() if k != "refundLineItems"} for r in order.get("refunds", [])
-            ]
-            out.append(json.dumps(parent))
-            for key, typename in (("lineItems", "LineItem"), ("shippingLines", "ShippingLine")):
-                for node in order.get(key, {}).get("nodes", []):
-                    out.append(json.dumps({"__typename": typename, **node, "__parentId": order["id"]}))
-            for node in order.get("discountApplications", {}).get("nodes", []):
-                out.append(json.dumps({**node, "__parentId": order["id"]}))
-        return ("\n".join(out) + "\n").encode()
 
     def op_VariantsBySku(self, v: dict[str, Any]) -> dict[str, Any]:
         wanted = re.findall(r'sku:"((?:[^"\\]|\\.)*)"', v["query"])

@@ -16,9 +16,9 @@ from channelhub_connectors.shopify import samples
 from channelhub_connectors.shopify.connector import ShopifyConnector
 from channelhub_connectors.shopify.testing import FakeShop
 
-from channelhub.errors import ConnectorError, RateLimited
+from channelhub.errors import ConnectorError, RateLimited, Skippable
 from channelhub.model.shipments import Shipment, ShipmentLine
-from channelhub.ports import FulfillmentRequest, PullRequest, StockUpdate
+from channelhub.ports import CancellationRequest, FulfillmentRequest, PullRequest, StockUpdate
 
 SHOP = "https://acme.myshopify.com"
 SETTINGS: dict[str, Any] = {
@@ -164,6 +164,34 @@ def _fulfil_partial(c: ShopifyConnector) -> None:
     )
 
 
+CANCEL_REASON = "Customer asked to cancel: ordered the wrong size"
+
+
+def cancellation(n: int, key: str, reason: str = CANCEL_REASON) -> CancellationRequest:
+    return CancellationRequest(str(820000 + n), f"#{1000 + n}", reason, key)
+
+
+def _cancellable(shop: FakeShop) -> None:
+    """Order 1 open, order 2 fulfilled (Shopify refuses), order 3 cancelled in Shopify already; stock for 1's lines."""
+    shop.orders.append(samples.graphql_order(1))
+    shop.orders.append(samples.graphql_order(2, fulfillment="FULFILLED"))
+    shop.orders.append(samples.graphql_order(3, cancelled_at="2026-03-04T08:00:00Z"))
+    shop.add_sku("SKU-A1", 10, 1)
+    shop.add_sku("SKU-B", 4, 2)
+
+
+def _cancel_orders(c: ShopifyConnector) -> list[str]:
+    """Cancel order 1, then again (the retry after a lost answer), then order 3, then order 2."""
+    outcomes = []
+    for n, key in ((1, "cancel-1"), (1, "cancel-1"), (3, "cancel-3"), (2, "cancel-2")):
+        try:
+            c.push_cancellation(cancellation(n, key))
+            outcomes.append("done")
+        except Skippable as exc:
+            outcomes.append(f"skipped: {exc}")
+    return outcomes
+
+
 def _with_faults(*faults: str) -> Callable[[FakeShop], None]:
     def setup(shop: FakeShop) -> None:
         _orders(shop, 1)
@@ -252,5 +280,6 @@ SCENARIOS = {
         ),
         Scenario("unauthorized", _with_faults("401"), _pull("2026-02-01T00:00:00Z"), SETTINGS),
         Scenario("marketplace_sale", _catalogue, _marketplace_sale, SETTINGS),
+        Scenario("cancellation", _cancellable, _cancel_orders, SETTINGS),
     ]
 }
