@@ -37,7 +37,8 @@ def _error(status: int, code: str, message: str, **data: Any) -> Reply:
 
 @dataclass
 class FakeStore:
-    """State of one store. `scripted` answers are served first, in order, for (method, path) pairs they match."""
+    """State of one store. `scripted` answers are served first, in order, for (method, path) pairs they match; an
+    answer may be a function of the request's URL as it arrived (query string included), for echoing proxies."""
 
     consumer_key: str = "ck_fake"
     consumer_secret: str = "cs_fake"
@@ -48,7 +49,7 @@ class FakeStore:
     notes: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     trackings: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     refuse_items: dict[int, tuple[int, str, str]] = field(default_factory=dict)  # id -> (status, code, message)
-    scripted: list[tuple[str, str, Reply]] = field(default_factory=list)
+    scripted: list[tuple[str, str, Reply | Callable[[str], Reply]]] = field(default_factory=list)
     extra_statuses: set[str] = field(default_factory=set)  # order statuses a plugin registered
     restocked: set[int] = field(default_factory=set)  # orders whose reduced stock a cancellation put back
     log: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
@@ -99,7 +100,7 @@ class FakeStore:
             for index, (m, p, reply) in enumerate(self.scripted):
                 if m == method and path.endswith(p):
                     del self.scripted[index]
-                    return reply
+                    return reply(url) if callable(reply) else reply
             if not self._authorised(headers, query):
                 return _error(401, "woocommerce_rest_authentication_error", "Consumer key is invalid.")
             data = json.loads(body) if body else None
@@ -259,7 +260,10 @@ class FakeStore:
 
 
 def _encode(reply: Reply) -> tuple[int, dict[str, str], bytes]:
+    """JSON, except a `bytes` payload, sent as it is (a proxy's HTML error page)."""
     status, headers, payload = reply
+    if isinstance(payload, bytes):
+        return status, {"Content-Type": "text/html; charset=UTF-8", **headers}, payload
     body = json.dumps(payload).encode()
     return status, {"Content-Type": "application/json; charset=UTF-8", **headers}, body
 
