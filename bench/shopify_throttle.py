@@ -6,6 +6,9 @@ A simulated clock (advanced by the client's sleeps and by a per-request latency)
 fake bucket, so the run takes no wall time and is deterministic. Prints the points per second sustained after
 the initial burst, its ratio to the restore rate, and THROTTLED answers after the first second; exits 1 when
 any THROTTLED answer came after the first second or the ratio is below 0.90.
+
+The client paces on its cost bucket and never retries: a THROTTLED answer is RateLimited at once. The loop plays
+the engine's part, waiting `retry_after` and sending again, so a throttle costs what it would cost in the hub.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import httpx
 from channelhub_connectors.shopify import queries
 from channelhub_connectors.shopify.client import ShopifyClient
 from channelhub_connectors.shopify.testing import COSTS, Bucket, FakeShop
+
+from channelhub.errors import RateLimited
 
 
 class Clock:
@@ -59,7 +64,11 @@ def main() -> int:
     cost = COSTS["Orders"]
     requests = 0
     while clock.now < args.seconds:
-        client.execute(queries.ORDERS, {"first": 250, "after": None, "query": None})
+        try:
+            client.execute(queries.ORDERS, {"first": 250, "after": None, "query": None})
+        except RateLimited as exc:  # the engine's retry: wait what the answer said, then send again
+            clock.sleep(exc.retry_after or 1.0)
+            continue
         requests += 1
     elapsed = clock.now
     points = requests * cost

@@ -4,17 +4,23 @@ Why httpx and not the ShopifyAPI package: the client is injected (tests pass a M
 cassettes), every answer keeps its real status code and headers (429 and Retry-After are visible, where the
 package's urllib call raises), timeouts are explicit, and there is no global session to activate.
 
-Rate limit (`CostBucket`): every answer carries `extensions.cost.throttleStatus` {maximumAvailable,
+Pacing, not retrying (`CostBucket`): every answer carries `extensions.cost.throttleStatus` {maximumAvailable,
 currentlyAvailable, restoreRate}. The bucket is refilled locally at the restore rate the store reported (100, 200,
 1000 points/s by plan: never hard-coded) and, before a request, the client waits until the bucket holds what this
-query cost last time (its `requestedQueryCost`; a first-seen query assumes `default_cost`). A THROTTLED answer (HTTP
-200 or 429) is retried after the computed wait, in-process, until `max_wait` seconds were spent; then
-`RateLimited(retry_after)` goes to the engine.
+query cost last time (its `requestedQueryCost`; a first-seen query assumes `default_cost`). That wait keeps the
+request from being throttled; it is bounded by `max_wait` (a longer one is not slept: RateLimited with that wait).
 
-Error table (`classify`): 401/403 and ACCESS_DENIED -> Fatal (token or scope); 402/423 (shop frozen or locked),
-404 (wrong shop or unsupported api_version) -> Fatal; 429 / THROTTLED -> wait, then RateLimited; 5xx, timeouts,
-connection errors, INTERNAL_SERVER_ERROR -> retried `server_retries` times in-process, then Retryable; other
-GraphQL errors (a query the version does not know) -> Fatal: retrying cannot fix a document.
+No retries here: retries live in the engine's dispatcher (DESIGN.md, flow 4), which owns backoff, attempts and
+dead letters. Every failure is raised at once, classified (`_data`, `_status_error`):
+401/403 and ACCESS_DENIED -> Fatal (token or scope); 402/423 (shop frozen or locked), 404 (wrong shop or
+unsupported api_version) -> Fatal; 429 / THROTTLED (with HTTP 200 or 429: the status is unconfirmed) ->
+RateLimited(retry_after = Retry-After, else the time the bucket needs to hold the query's cost); 5xx, timeouts,
+connection errors, INTERNAL_SERVER_ERROR -> Retryable; other GraphQL errors (a query the version does not know) ->
+Fatal: retrying cannot fix a document.
+
+Secrets: the access token travels only in the X-Shopify-Access-Token header. No message built here quotes a
+request; the texts taken from an answer or an exception pass `_safe`, which cuts query strings (a bulk result URL
+is pre-signed) and the token itself, should anything echo it.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -82,16 +89,16 @@ class ShopifyClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         max_wait: float = 60.0,
-        server_retries: int = 2,
         default_cost: float = 50.0,
         where: str = "shopify",
     ) -> None:
         self.endpoint = endpoint
+        self._token = token
         self._headers = {"X-Shopify-Access-Token": token, "Content-Type": "application/json"}
         self.http = http if http is not None else httpx.Client(timeout=timeout)
         self._owns_http = http is None
         self.clock, self.sleep = clock, sleep
-        self.max_wait, self.server_retries, self.default_cost = max_wait, server_retries, default_cost
+        self.max_wait, self.default_cost = max_wait, default_cost
         self.where = where
         self.bucket = CostBucket(at=clock())
         self._costs: dict[str, float] = {}
@@ -100,43 +107,38 @@ class ShopifyClient:
         self.waited = 0.0
 
     def execute(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Run one document; return its `data`. Waits for the bucket first; see the module docstring for errors."""
+        """Run one document once; return its `data`. Paces on the bucket first; every failure is raised at once,
+        classified as the module docstring says (the engine retries)."""
         key = hashlib.sha1(query.encode()).hexdigest()
         body = json.dumps({"query": query, "variables": dict(variables or {})}, sort_keys=True)
-        spent_waiting, server_failures = 0.0, 0
-        while True:
-            cost = self._costs.get(key, self.default_cost)
-            wait = self.bucket.wait_for(cost, self.clock())
-            if wait > 0:
-                self._pause(wait)
-                spent_waiting += wait
-            self.bucket.spend(cost, self.clock())
-            try:
-                response = self._post(body)
-            except Retryable:
-                server_failures += 1
-                if server_failures > self.server_retries:
-                    raise
-                self._pause(min(2.0**server_failures, 10.0))
-                continue
-            payload = self._read_cost(response, key)
-            if _is_throttled(response, payload):
-                self.throttled += 1
-                wait = self._throttle_wait(response, self._costs.get(key, cost))
-                if spent_waiting + wait > self.max_wait:
-                    raise RateLimited(
-                        f"throttled by Shopify after waiting {spent_waiting:.1f}s", retry_after=wait, where=self.where
-                    )
-                self._pause(wait)
-                spent_waiting += wait
-                continue
-            try:
-                return self._data(response, payload)
-            except Retryable:
-                server_failures += 1
-                if server_failures > self.server_retries:
-                    raise
-                self._pause(min(2.0**server_failures, 10.0))
+        cost = self._costs.get(key, self.default_cost)
+        self._pace(cost)
+        self.bucket.spend(cost, self.clock())
+        response = self._post(body)
+        payload = self._read_cost(response, key)
+        if _is_throttled(response, payload):
+            self.throttled += 1
+            wait = self._throttle_wait(response, self._costs.get(key, cost))
+            raise RateLimited(
+                f"throttled by Shopify (HTTP {response.status_code}); the bucket refills in {wait:.1f}s",
+                retry_after=wait,
+                where=self.where,
+            )
+        return self._data(response, payload)
+
+    def _pace(self, cost: float) -> None:
+        """Wait until the bucket holds `cost` points, so the request is not throttled. A wait longer than
+        `max_wait` is not slept here: the engine gets it as RateLimited and frees the worker meanwhile."""
+        wait = self.bucket.wait_for(cost, self.clock())
+        if wait > self.max_wait:
+            raise RateLimited(
+                f"Shopify's cost bucket needs {wait:.1f}s to hold this query ({cost:.0f} points)",
+                retry_after=wait,
+                where=self.where,
+            )
+        if wait > 0:
+            self.waited += wait
+            self.sleep(wait)
 
     def stream_lines(self, url: str) -> Iterator[bytes]:
         """The lines of a bulk operation's JSONL result, streamed (bounded memory). The URL is pre-signed: no token."""
@@ -152,9 +154,10 @@ class ShopifyClient:
                 if buffer.strip():
                     yield buffer
         except httpx.TimeoutException as exc:
-            raise Retryable(f"timed out downloading the bulk result: {exc}", where=self.where) from None
+            raise Retryable(f"timed out downloading the bulk result: {type(exc).__name__}", where=self.where) from None
         except httpx.TransportError as exc:
-            raise Retryable(f"network error downloading the bulk result: {exc}", where=self.where) from None
+            detail = self._safe(f"{type(exc).__name__}: {exc}")
+            raise Retryable(f"network error downloading the bulk result: {detail}", where=self.where) from None
 
     def close(self) -> None:
         if self._owns_http:
@@ -162,9 +165,8 @@ class ShopifyClient:
 
     # -- internals -------------------------------------------------------------------------------------------
 
-    def _pause(self, seconds: float) -> None:
-        self.waited += seconds
-        self.sleep(seconds)
+    def _safe(self, text: str) -> str:
+        return _safe(text, self._token)
 
     def _post(self, body: str) -> httpx.Response:
         self.requests += 1
@@ -173,7 +175,7 @@ class ShopifyClient:
         except httpx.TimeoutException as exc:
             raise Retryable(f"timed out: {type(exc).__name__}", where=self.where) from None
         except httpx.TransportError as exc:
-            raise Retryable(f"network error: {type(exc).__name__}: {exc}", where=self.where) from None
+            raise Retryable(f"network error: {self._safe(f'{type(exc).__name__}: {exc}')}", where=self.where) from None
         if response.status_code >= 500:
             raise Retryable(f"Shopify answered {response.status_code}", where=self.where)
         return response
@@ -205,11 +207,11 @@ class ShopifyClient:
 
     def _data(self, response: httpx.Response, payload: dict[str, Any]) -> dict[str, Any]:
         if response.status_code >= 400:
-            raise _status_error(response.status_code, self.where, _first_message(payload))
+            raise _status_error(response.status_code, self.where, self._safe(_first_message(payload)))
         errors = payload.get("errors")
         if errors:
             codes = {str((e.get("extensions") or {}).get("code", "")) for e in errors if isinstance(e, dict)}
-            message = _first_message(payload)
+            message = self._safe(_first_message(payload))
             if "ACCESS_DENIED" in codes:
                 raise Fatal(f"access denied, the token lacks a scope: {message}", where=self.where)
             if "INTERNAL_SERVER_ERROR" in codes:
@@ -233,11 +235,12 @@ def _is_throttled(response: httpx.Response, payload: dict[str, Any]) -> bool:
 
 
 def _first_message(payload: dict[str, Any]) -> str:
+    """The first error's message, whole: `_safe` cuts it after redacting (a cut first could halve a secret)."""
     errors = payload.get("errors")
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        return str(errors[0].get("message", ""))[:300]
+        return str(errors[0].get("message", ""))
     if isinstance(errors, str):
-        return errors[:300]
+        return errors
     return ""
 
 
@@ -247,3 +250,14 @@ def _status_error(status: int, where: str, detail: str) -> Exception:
     if status >= 500:
         return Retryable(f"Shopify answered {status}", where=where)
     return Fatal(f"Shopify answered {status}: {detail}", where=where)
+
+
+_QUERY_STRING = re.compile(r"\?[^\s'\")\]]*")
+
+
+def _safe(text: str, token: str) -> str:
+    """`text` without query strings (pre-signed URLs carry signatures) and without the token, cut to 300 chars."""
+    cleaned = _QUERY_STRING.sub("?<query removed>", text)
+    if token:
+        cleaned = cleaned.replace(token, "<token removed>")
+    return cleaned[:300]

@@ -44,7 +44,8 @@ class ShopifySettings(BaseModel):
     backfill_threshold: int = Field(default=2500, ge=0)
     page_size: int = Field(default=250, ge=1, le=250)
     timeout: float = Field(default=30.0, gt=0)
-    max_throttle_wait: float = Field(default=60.0, gt=0)  # seconds waited in-process before RateLimited
+    # The longest pacing wait (for the cost bucket to refill) slept in-process; a longer one is RateLimited.
+    max_throttle_wait: float = Field(default=60.0, gt=0)
     bulk_poll_interval: float = Field(default=5.0, gt=0)
     bulk_timeout: float = Field(default=3600.0, gt=0)
 

@@ -1,5 +1,6 @@
 """The Shopify connector (GraphQL Admin API): orders in by polling, bulk backfill and webhooks; stock, tracking and
-refunds out. See client.py (transport, rate limit, errors), orders.py, inventory.py, fulfillment.py, webhooks.py.
+refunds and the hub's own cancellations out. See client.py (transport, rate limit, errors), orders.py,
+inventory.py, fulfillment.py, cancellation.py, webhooks.py.
 
 `context.transport` may be an `httpx.Client` (tests pass one over a MockTransport, or a plain one under vcrpy);
 `clock` and `sleep` may be injected for the rate limiter. The connector never opens a database session.
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
-from channelhub_connectors.shopify import fulfillment, inventory, mapper, orders, queries, webhooks
+from channelhub_connectors.shopify import cancellation, fulfillment, inventory, mapper, orders, queries, webhooks
 from channelhub_connectors.shopify.client import ShopifyClient
 from channelhub_connectors.shopify.config import ShopifySettings
 from channelhub_connectors.shopify.shapes import numeric_id
@@ -23,6 +24,7 @@ from channelhub.errors import Skippable
 from channelhub.model.orders import Order
 from channelhub.ports import (
     BatchLimits,
+    CancellationRequest,
     Capability,
     Connector,
     ConnectorContext,
@@ -45,6 +47,7 @@ class ShopifyConnector(Connector):
             Capability.PUSH_STOCK,
             Capability.PUSH_FULFILLMENT,
             Capability.PUSH_REFUND,
+            Capability.PUSH_CANCELLATION,
             Capability.PULL_STOCK,
             Capability.WEBHOOKS,
         }
@@ -137,6 +140,10 @@ class ShopifyConnector(Connector):
 
     def push_fulfillment(self, request: FulfillmentRequest) -> None:
         fulfillment.push_fulfillment(self.client, request, notify=self.settings.notify_customer, where=self.where)
+
+    def push_cancellation(self, request: CancellationRequest) -> None:
+        """`orderCancel` with restock false and no refund, after a look (see cancellation.py)."""
+        cancellation.push_cancellation(self.client, request, notify=self.settings.notify_customer, where=self.where)
 
     def push_refund(self, request: RefundRequest) -> None:
         """`refundCreate` with `@idempotent(key:)` = the outbox row's key: a retry returns the first refund."""

@@ -110,3 +110,31 @@ REFUND_CREATE = """mutation RefundCreate($input: RefundInput!, $key: String!) {
     userErrors { field message }
   }
 }"""
+
+# The look before a cancellation: is it cancelled already (a retry, or cancelled in Shopify's admin)?
+ORDER_CANCEL_STATE = """query OrderCancelState($id: ID!) {
+  order(id: $id) { id name cancelledAt cancelReason displayFinancialStatus displayFulfillmentStatus }
+}"""
+
+# orderCancel takes no idempotency key (none is documented for it): a retry is made safe by ORDER_CANCEL_STATE.
+ORDER_CANCEL = """mutation OrderCancel(
+  $orderId: ID!
+  $reason: OrderCancelReason!
+  $restock: Boolean!
+  $notifyCustomer: Boolean
+  $staffNote: String
+  $refundMethod: OrderCancelRefundMethodInput
+) {
+  orderCancel(
+    orderId: $orderId
+    reason: $reason
+    restock: $restock
+    notifyCustomer: $notifyCustomer
+    staffNote: $staffNote
+    refundMethod: $refundMethod
+  ) {
+    job { id done }
+    jobResult { id done status errors { code field message } }
+    orderCancelUserErrors { code field message }
+  }
+}"""

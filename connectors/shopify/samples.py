@@ -56,6 +56,7 @@ def graphql_order(
         "createdAt": "2026-03-01T09:00:00Z",
         "updatedAt": updated_at,
         "cancelledAt": cancelled_at,
+        "cancelReason": "CUSTOMER" if cancelled_at else None,
         "displayFinancialStatus": financial,
         "displayFulfillmentStatus": fulfillment,
         "currencyCode": "CAD",
@@ -89,7 +90,10 @@ def graphql_order(
                     "originalUnitPriceSet": _gbag("10.00", "7.50"),
                     "taxLines": [tax],
                     "discountAllocations": [
-                        {"allocatedAmountSet": _gbag("5.00", "3.75"), "discountApplication": {"index": 0}}
+                        {
+                            "allocatedAmountSet": _gbag("5.00", "3.75"),
+                            "discountApplication": {"index": 0, "__typename": "DiscountCodeApplication"},
+                        }
                     ],
                 },
                 {

@@ -3,11 +3,17 @@
 `FakeShop.handle(method, path, body)` answers in the documented shapes: orders (filtered by updated_at, paged,
 deliberately NOT sorted), ordersCount, bulk operations (a JSONL result with __parentId children), productVariants by
 SKU, inventory levels, inventorySetQuantities (compare-and-set with CHANGE_FROM_QUANTITY_STALE, unknown items,
-@idempotent replay), fulfillment orders and fulfillmentCreate, refundCreate. Every answer carries
-extensions.cost.throttleStatus from a leaky bucket (`Bucket`) run on an injectable clock; a request costing more
-than is available gets THROTTLED (HTTP 200, or 429 with `throttle_status=429`). `faults` queues scripted failures
-("500", "401", "throttled") for the next requests. `mock_transport()` serves it in-process to httpx; `serve()`
-on 127.0.0.1 for vcrpy recording.
+@idempotent replay), fulfillment orders and fulfillmentCreate, refundCreate, orderCancel (`fake_orders`). Every
+answer carries extensions.cost.throttleStatus from a leaky bucket (`Bucket`) run on an injectable clock; a
+request costing more than is available gets THROTTLED (HTTP 200, or 429 with `throttle_status=429`). `faults`
+queues scripted failures ("500", "401", "throttled") for the next requests. `mock_transport()` serves it
+in-process to httpx; `serve()` on 127.0.0.1 for vcrpy recording.
+
+Every request is checked against Shopify's published schema of the pinned version (`fake_schema`) before the
+fake looks at it: one Shopify would refuse (a field the version does not have, a wrong argument, variables that
+do not coerce) is answered as Shopify answers it, `errors` and no `data`, and noted in `refused`. Every answer is
+shaped by the same schema, so it holds exactly the fields asked for; an answer the schema does not allow is a bug
+in the fake and raises `FakeAnswerError` (under `serve()`, a 500 noted in `broken`).
 """
 
 from __future__ import annotations
@@ -19,10 +25,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+from channelhub_connectors.shopify.fake_orders import OrderOperations
+from channelhub_connectors.shopify.fake_schema import AdminSchema, FakeAnswerError, admin_schema
 
 
 @dataclass
@@ -51,11 +60,18 @@ class Bucket:
         }
 
 
-COSTS = {"Orders": 60, "SetQuantities": 10, "FulfillmentCreate": 10, "RefundCreate": 10, "BulkRun": 10}
+COSTS = {
+    "Orders": 60,
+    "SetQuantities": 10,
+    "FulfillmentCreate": 10,
+    "RefundCreate": 10,
+    "BulkRun": 10,
+    "OrderCancel": 10,
+}
 
 
 @dataclass
-class FakeShop:
+class FakeShop(OrderOperations):
     orders: list[dict[str, Any]] = field(default_factory=list)
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)  # sku -> {variant, item, available}
     fulfillment_orders: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # order gid -> FOs
@@ -68,16 +84,26 @@ class FakeShop:
     fulfillments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     refunds: list[dict[str, Any]] = field(default_factory=list)
     bulk_polls: int = 0
+    now: str = "2026-03-05T12:00:00Z"  # what the shop stamps on changes (cancelledAt): fixed, for cassettes
+    cancellations: list[dict[str, Any]] = field(default_factory=list)  # the orderCancel variables it carried out
+    pending_authorization: set[str] = field(default_factory=set)  # order gids Shopify will not cancel yet
+    cancel_job_failures: dict[str, str] = field(default_factory=dict)  # order gid -> the failed job's error
+    schema: AdminSchema = field(default_factory=admin_schema)
+    refused: list[str] = field(default_factory=list)  # why requests were refused by the schema
+    broken: list[str] = field(default_factory=list)  # answers the fake built that the schema forbids (serve())
     _idempotent: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # -- setup ----------------------------------------------------------------------------------------------
 
-    def add_sku(self, sku: str, available: int, n: int | None = None) -> None:
+    def add_sku(self, sku: str, available: int | None, n: int | None = None, *, mutable: bool = True) -> None:
+        """A variant and its inventory item; `available` None: not stocked at the location; `mutable` False: an
+        item the API may not adjust (a bundle's parent)."""
         n = n if n is not None else len(self.variants) + 1
         self.variants[sku] = {
             "variant": f"gid://shopify/ProductVariant/{7000 + n}",
             "item": f"gid://shopify/InventoryItem/{9000 + n}",
             "available": available,
+            "mutable": mutable,
         }
 
     def available(self, sku: str) -> int:
@@ -86,46 +112,49 @@ class FakeShop:
     # -- HTTP -------------------------------------------------------------------------------------------------
 
     def handle(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """One HTTP request: (status, headers, body). Checked by the schema first, then faults, then the bucket."""
         if method == "GET" and path.startswith("/bulk/"):
             return 200, {"Content-Type": "application/jsonl"}, self.bulk_jsonl()
         request = json.loads(body or b"{}")
         query, variables = request.get("query", ""), request.get("variables") or {}
+        refusals = self.schema.refusals(query, variables)
+        if refusals:
+            self.refused.extend(refusals)
+            return _json(200, {"errors": [{"message": m} for m in refusals]})
         match = re.search(r"(query|mutation)\s+(\w+)", query)
         name = match.group(2) if match else "Anonymous"
         self.calls.append(name)
-        if self.faults:
-            fault = self.faults.pop(0)
-            if fault in {"500", "502", "503"}:
-                return int(fault), {"Content-Type": "text/plain"}, b"upstream error"
-            if fault in {"401", "403"}:
-                return (
-                    int(fault),
-                    {"Content-Type": "application/json"},
-                    b'{"errors":"[API] Invalid API key or access token"}',
-                )
-            if fault == "throttled":
-                self.bucket.available = 0.0
+        faulted = self._fault()
+        if faulted is not None:
+            return faulted
         cost = COSTS.get(name, 2 if "Status" in name else 20)
         if not self.bucket.take(cost):
-            payload = {
-                "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
-                "extensions": {
-                    "cost": {
-                        "requestedQueryCost": cost,
-                        "actualQueryCost": None,
-                        "throttleStatus": self.bucket.status(),
-                    }
-                },
+            throttled = {"message": "Throttled", "extensions": {"code": "THROTTLED"}}
+            return _json(self.throttle_status, {"errors": [throttled], "extensions": self._cost(cost, None)})
+        data = self.schema.answer(query, variables, getattr(self, f"op_{name}")(variables))
+        return _json(200, {"data": data, "extensions": self._cost(cost, cost)})
+
+    def _fault(self) -> tuple[int, dict[str, str], bytes] | None:
+        """The next scripted failure's answer (None: none, or one that only empties the bucket)."""
+        if not self.faults:
+            return None
+        fault = self.faults.pop(0)
+        if fault in {"500", "502", "503"}:
+            return int(fault), {"Content-Type": "text/plain"}, b"upstream error"
+        if fault in {"401", "403"}:
+            return _json(int(fault), {"errors": "[API] Invalid API key or access token"})
+        if fault == "throttled":
+            self.bucket.available = 0.0
+        return None
+
+    def _cost(self, requested: float, actual: float | None) -> dict[str, Any]:
+        return {
+            "cost": {
+                "requestedQueryCost": requested,
+                "actualQueryCost": actual,
+                "throttleStatus": self.bucket.status(),
             }
-            return self.throttle_status, {"Content-Type": "application/json"}, json.dumps(payload).encode()
-        data = getattr(self, f"op_{name}")(variables)
-        payload = {
-            "data": data,
-            "extensions": {
-                "cost": {"requestedQueryCost": cost, "actualQueryCost": cost, "throttleStatus": self.bucket.status()}
-            },
         }
-        return 200, {"Content-Type": "application/json"}, json.dumps(payload).encode()
 
     def mock_transport(self) -> httpx.MockTransport:
         def reply(request: httpx.Request) -> httpx.Response:
@@ -143,7 +172,11 @@ class FakeShop:
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 with lock:
-                    status, headers, body = shop.handle(self.command, self.path, self.rfile.read(length))
+                    try:
+                        status, headers, body = shop.handle(self.command, self.path, self.rfile.read(length))
+                    except FakeAnswerError as exc:  # the recorder checks `broken`: a cassette of a fake's bug
+                        shop.broken.append(str(exc))
+                        status, headers, body = 500, {"Content-Type": "text/plain"}, str(exc).encode()
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -162,63 +195,6 @@ class FakeShop:
         return server, self.base_url
 
     # -- operations -------------------------------------------------------------------------------------------
-
-    def op_Orders(self, v: dict[str, Any]) -> dict[str, Any]:
-        found = self.orders
-        m = re.search(r"updated_at:>'([^']+)'", v.get("query") or "")
-        if m:
-            found = [o for o in found if o["updatedAt"] > m.group(1)]
-        found = sorted(found, key=lambda o: o["id"], reverse=True)  # not by updatedAt, on purpose
-        start = int(v.get("after") or 0)
-        page = found[start : start + int(v["first"])]
-        more = start + len(page) < len(found)
-        info = {"hasNextPage": more, "endCursor": str(start + len(page)) if more else None}
-        return {"orders": {"nodes": copy.deepcopy(page), "pageInfo": info}}
-
-    def op_Order(self, v: dict[str, Any]) -> dict[str, Any]:
-        return {"order": next((copy.deepcopy(o) for o in self.orders if o["id"] == v["id"]), None)}
-
-    def op_OrdersCount(self, v: dict[str, Any]) -> dict[str, Any]:
-        return {"ordersCount": {"count": len(self.orders), "precision": "EXACT"}}
-
-    def op_BulkRun(self, v: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "bulkOperationRunQuery": {
-                "bulkOperation": {"id": "gid://shopify/BulkOperation/1", "status": "CREATED"},
-                "userErrors": [],
-            }
-        }
-
-    def op_BulkStatus(self, v: dict[str, Any]) -> dict[str, Any]:
-        self.bulk_polls += 1
-        done = self.bulk_polls >= 2
-        return {
-            "node": {
-                "id": v["id"],
-                "status": "COMPLETED" if done else "RUNNING",
-                "errorCode": None,
-                "objectCount": str(len(self.orders)),
-                "partialDataUrl": None,
-                "url": f"{self.base_url}/bulk/1.jsonl" if done else None,
-            }
-        }
-
-    def bulk_jsonl(self) -> bytes:
-        out = []
-        for order in sorted(self.orders, key=lambda o: o["id"]):
-            parent = {
-                k: val for k, val in order.items() if k not in {"lineItems", "shippingLines", "discountApplications"}
-            }
-            parent["refunds"] = [
-                {k: val for k, val in r.items() if k != "refundLineItems"} for r in order.get("refunds", [])
-            ]
-            out.append(json.dumps(parent))
-            for key, typename in (("lineItems", "LineItem"), ("shippingLines", "ShippingLine")):
-                for node in order.get(key, {}).get("nodes", []):
-                    out.append(json.dumps({"__typename": typename, **node, "__parentId": order["id"]}))
-            for node in order.get("discountApplications", {}).get("nodes", []):
-                out.append(json.dumps({**node, "__parentId": order["id"]}))
-        return ("\n".join(out) + "\n").encode()
 
     def op_VariantsBySku(self, v: dict[str, Any]) -> dict[str, Any]:
         wanted = re.findall(r'sku:"((?:[^"\\]|\\.)*)"', v["query"])
@@ -245,45 +221,10 @@ class FakeShop:
         if key in self._idempotent:
             return copy.deepcopy(self._idempotent[key])
         self.set_calls += 1
-        items, errors = self._by_item(), []
+        items = self._by_item()
         quantities = v["input"]["quantities"]
-        for n, q in enumerate(quantities):
-            path = ["input", "quantities", str(n)]
-            if "changeFromQuantity" not in q:
-                errors.append(
-                    {
-                        "field": [*path, "changeFromQuantity"],
-                        "message": "changeFromQuantity is required",
-                        "code": "INVALID_QUANTITY_DOCUMENT",
-                    }
-                )
-            elif q["inventoryItemId"] not in items:
-                errors.append(
-                    {
-                        "field": [*path, "inventoryItemId"],
-                        "message": "inventory item not found",
-                        "code": "INVALID_INVENTORY_ITEM",
-                    }
-                )
-            elif self.variants[items[q["inventoryItemId"]]]["available"] is None:
-                errors.append(
-                    {
-                        "field": [*path, "locationId"],
-                        "message": "item is not stocked at the location",
-                        "code": "ITEM_NOT_STOCKED_AT_LOCATION",
-                    }
-                )
-            elif q["changeFromQuantity"] is not None and q["changeFromQuantity"] != self.available(
-                items[q["inventoryItemId"]]
-            ):
-                errors.append(
-                    {
-                        "field": [*path, "changeFromQuantity"],
-                        "code": "CHANGE_FROM_QUANTITY_STALE",
-                        "message": "compare quantity does not match",
-                    }
-                )
-        if not errors:
+        errors = [e for n, q in enumerate(quantities) if (e := self._quantity_error(n, q, items)) is not None]
+        if not errors:  # the mutation is atomic: one error applies nothing
             for q in quantities:
                 self.variants[items[q["inventoryItemId"]]]["available"] = int(q["quantity"])
         group = (
@@ -294,6 +235,39 @@ class FakeShop:
         answer = {"inventorySetQuantities": {"inventoryAdjustmentGroup": group, "userErrors": errors}}
         self._idempotent[key] = answer
         return copy.deepcopy(answer)
+
+    def _quantity_error(self, n: int, q: dict[str, Any], items: dict[str, str]) -> dict[str, Any] | None:
+        """The userError for one quantity, or None. From 2026-10 an item may be set at any location (Shopify
+        dropped ITEM_NOT_STOCKED_AT_LOCATION): an item not stocked there becomes stocked with the quantity."""
+        path = ["input", "quantities", str(n)]
+        if "changeFromQuantity" not in q:  # required on every quantity from 2026-04
+            return {
+                "field": [*path, "changeFromQuantity"],
+                "message": "changeFromQuantity is required",
+                "code": "COMPARE_QUANTITY_REQUIRED",
+            }
+        sku = items.get(q["inventoryItemId"])
+        if sku is None:
+            return {
+                "field": [*path, "inventoryItemId"],
+                "message": "The specified inventory item could not be found.",
+                "code": "INVALID_INVENTORY_ITEM",
+            }
+        record = self.variants[sku]
+        if not record.get("mutable", True):
+            return {
+                "field": [*path, "inventoryItemId"],
+                "message": "The specified inventory item is not allowed to be adjusted via API.",
+                "code": "NON_MUTABLE_INVENTORY_ITEM",
+            }
+        stored = record["available"]
+        if q["changeFromQuantity"] is not None and q["changeFromQuantity"] != stored:
+            return {
+                "field": [*path, "changeFromQuantity"],
+                "message": "The changeFromQuantity value does not match persisted value.",
+                "code": "CHANGE_FROM_QUANTITY_STALE",
+            }
+        return None
 
     def op_FulfillmentOrders(self, v: dict[str, Any]) -> dict[str, Any]:
         gid = v["id"]
@@ -326,7 +300,7 @@ class FakeShop:
         made = {
             "id": f"gid://shopify/Fulfillment/{5000 + sum(len(x) for x in self.fulfillments.values())}",
             "status": "SUCCESS",
-            "trackingInfo": [f["trackingInfo"]],
+            "trackingInfo": [{k: f["trackingInfo"].get(k) for k in ("company", "number", "url")}],
         }
         self.fulfillments.setdefault(order_gid, []).append(made)
         return {"fulfillmentCreate": {"fulfillment": made, "userErrors": []}}
@@ -334,11 +308,31 @@ class FakeShop:
     def op_RefundCreate(self, v: dict[str, Any]) -> dict[str, Any]:
         key = v["key"]
         if key not in self._idempotent:
-            self.refunds.append(v["input"])
-            self._idempotent[key] = {
-                "refundCreate": {
-                    "refund": {"id": f"gid://shopify/Refund/{len(self.refunds)}", "totalRefundedSet": None},
-                    "userErrors": [],
-                }
-            }
+            self._idempotent[key] = {"refundCreate": self._refund(v["input"])}
         return copy.deepcopy(self._idempotent[key])
+
+    def _refund(self, refund: dict[str, Any]) -> dict[str, Any]:
+        order = next((o for o in self.orders if o["id"] == refund["orderId"]), None)
+        if order is None:
+            return {"refund": None, "userErrors": [{"field": ["orderId"], "message": "Order does not exist"}]}
+        prices = {
+            line["id"]: Decimal(line["originalUnitPriceSet"]["shopMoney"]["amount"])
+            for line in order["lineItems"]["nodes"]
+        }
+        unknown = [r["lineItemId"] for r in refund.get("refundLineItems") or [] if r["lineItemId"] not in prices]
+        if unknown:
+            field_path = ["refundLineItems", "lineItemId"]
+            return {"refund": None, "userErrors": [{"field": field_path, "message": f"Unknown line item {unknown[0]}"}]}
+        total = sum(
+            (prices[r["lineItemId"]] * int(r["quantity"]) for r in refund.get("refundLineItems") or []), Decimal(0)
+        )
+        self.refunds.append(refund)
+        money = {"amount": f"{total:.2f}", "currencyCode": order["currencyCode"]}
+        return {
+            "refund": {"id": f"gid://shopify/Refund/{len(self.refunds)}", "totalRefundedSet": {"shopMoney": money}},
+            "userErrors": [],
+        }
+
+
+def _json(status: int, payload: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json"}, json.dumps(payload).encode()

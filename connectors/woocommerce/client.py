@@ -5,17 +5,27 @@ The package (3.x) builds the URL and the authentication (HTTPS basic auth, `quer
 over plain HTTP) and then calls the module-level `requests.request`, which no test can intercept per instance.
 `SessionAPI` subclasses `woocommerce.API` and replaces only that last step: same URL, same auth decision, same
 headers, sent through `self.session` (a `requests.Session` the connector owns or the test injects).
+
+Secrets: with `query_string_auth` the consumer key and secret ride in every URL's query string, and over plain
+HTTP the OAuth 1.0a signature does (oauth_consumer_key, oauth_signature). A proxy's error page or a network error
+may quote that URL back. Every text this module takes from an answer or an exception (status line, code,
+message, parameter reasons, a content type, an exception's words) passes `Redactor` before it becomes part of an
+error: query strings are cut and the key and secret (plain, URL-encoded, or as the Basic credential) replaced.
+The `where` of an error names only the method and the endpoint path, which never holds a secret.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import requests
 from requests.auth import HTTPBasicAuth
@@ -86,6 +96,28 @@ KEYS_HINT = (
     "check the channel's consumer key and secret (WooCommerce > Settings > Advanced > REST API): they must exist, "
     "belong to a user who may manage orders and products, and have Read/Write permission"
 )
+
+
+_QUERY_STRING = re.compile(r"\?[^\s'\"()<>\]]*")
+
+
+@dataclass(frozen=True)
+class Redactor:
+    """Cuts query strings and the given secrets out of a text that came from the store or the network."""
+
+    secrets: tuple[str, ...] = ()
+
+    @classmethod
+    def for_keys(cls, key: str, secret: str) -> Redactor:
+        basic = base64.b64encode(f"{key}:{secret}".encode()).decode()
+        forms = {form for value in (key, secret, basic) for form in (value, quote(value, safe=""), quote_plus(value))}
+        return cls(tuple(sorted((f for f in forms if len(f) >= 4), key=len, reverse=True)))
+
+    def __call__(self, text: str, limit: int = 500) -> str:
+        cleaned = _QUERY_STRING.sub("?<query removed>", text)
+        for secret in self.secrets:
+            cleaned = cleaned.replace(secret, "<redacted>")
+        return cleaned[:limit]
 
 
 @dataclass(frozen=True)
@@ -159,18 +191,20 @@ ERROR_TABLE: tuple[Rule, ...] = (
 )
 
 
-def classify(response: requests.Response, where: str) -> ConnectorError:
-    """The hub error for a non-2xx answer, by the first matching rule of ERROR_TABLE."""
+def classify(response: requests.Response, where: str, redact: Redactor = Redactor()) -> ConnectorError:
+    """The hub error for a non-2xx answer, by the first matching rule of ERROR_TABLE. The answer's code and
+    message are redacted before any rule sees them: nothing the store echoes reaches the error unredacted."""
     try:
         payload = response.json()
     except ValueError:
         payload = {}
     payload = payload if isinstance(payload, dict) else {}
-    code = str(payload.get("code") or "")
-    message = _invalid_params(payload) if code == "rest_invalid_param" else str(payload.get("message") or "")
+    raw_code = str(payload.get("code") or "")
+    message = _invalid_params(payload) if raw_code == "rest_invalid_param" else str(payload.get("message") or "")
+    code, message = redact(raw_code, 120), redact(message)
     for rule in ERROR_TABLE:
-        if rule.matches(response.status_code, code):
-            return rule.build(response, code, message[:500], where)
+        if rule.matches(response.status_code, raw_code):
+            return rule.build(response, code, message, where)
     raise AssertionError("ERROR_TABLE has no rule for a non-2xx answer")  # pragma: no cover
 
 
@@ -188,6 +222,7 @@ class WooClient:
         self.api = api
         self.tracking_api = tracking_api
         self.channel = channel
+        self.redact = Redactor.for_keys(api.consumer_key, api.consumer_secret)
 
     @classmethod
     def build(cls, settings: Any, channel: str, session: requests.Session | None = None) -> WooClient:
@@ -226,25 +261,18 @@ class WooClient:
         except requests.Timeout as exc:
             raise Retryable(f"timed out after {api.timeout}s: {type(exc).__name__}", where=where) from None
         except requests.RequestException as exc:
-            raise Retryable(f"network error: {type(exc).__name__}: {_scrub(str(exc))}", where=where) from None
+            raise Retryable(f"network error: {self.redact(f'{type(exc).__name__}: {exc}', 300)}", where=where) from None
         if response.status_code >= 400:
-            raise classify(response, where)
+            raise classify(response, where, self.redact)
         try:
             data_out = response.json() if response.content else None
         except ValueError:
             raise Retryable(
                 f"HTTP {response.status_code} with a body that is not JSON "
-                f"({response.headers.get('content-type', 'no content type')})",
+                f"({self.redact(response.headers.get('content-type', 'no content type'), 100)})",
                 where=where,
             ) from None
         return Answer(data_out, response.headers, response.status_code)
 
     def close(self) -> None:
         self.api.session.close()
-
-
-def _scrub(text: str) -> str:
-    """Drop query strings from a network error's text: with query_string_auth they hold the keys."""
-    import re
-
-    return re.sub(r"\?[^\s'\")]*", "?<query>", text)[:300]

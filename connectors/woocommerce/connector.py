@@ -1,4 +1,5 @@
-"""The WooCommerce connector: orders in over REST v3 (polling and signed webhooks), stock and tracking out.
+"""The WooCommerce connector: orders in over REST v3 (polling and signed webhooks); stock, tracking and the hub's
+own cancellations out (cancellation.py).
 
 Transport: `ConnectorContext.transport` may be a `requests.Session` (tests inject one, or a session with a test
 adapter); otherwise the connector opens its own. The `woocommerce` package builds URLs and auth (see `client`).
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 
 import requests
 from channelhub_connectors.woocommerce import mapper, webhooks
+from channelhub_connectors.woocommerce.cancellation import CancellationPusher
 from channelhub_connectors.woocommerce.client import WooClient
 from channelhub_connectors.woocommerce.config import WooCommerceSettings
 from channelhub_connectors.woocommerce.orders import STREAM, LineSkuResolver, pull_orders
@@ -25,6 +27,7 @@ from channelhub.errors import ConfigError, Fatal
 from channelhub.model.orders import Order
 from channelhub.ports import (
     BatchLimits,
+    CancellationRequest,
     Capability,
     Connector,
     ConnectorContext,
@@ -45,7 +48,13 @@ class WooCommerceConnector(Connector):
 
     kind = "woocommerce"
     capabilities = frozenset(
-        {Capability.PULL_ORDERS, Capability.WEBHOOKS, Capability.PUSH_STOCK, Capability.PUSH_FULFILLMENT}
+        {
+            Capability.PULL_ORDERS,
+            Capability.WEBHOOKS,
+            Capability.PUSH_STOCK,
+            Capability.PUSH_FULFILLMENT,
+            Capability.PUSH_CANCELLATION,
+        }
     )
     config_model = WooCommerceSettings
     limits = BatchLimits(stock_per_call=100, fulfillments_per_call=1)
@@ -63,6 +72,7 @@ class WooCommerceConnector(Connector):
         self.catalogue = Catalogue(self.client)
         self.stock = StockPusher(self.client, self.catalogue, context.sku_map)
         self.tracking = TrackingPusher(self.client, settings)
+        self.cancellations = CancellationPusher(self.client)
 
     @classmethod
     def for_inspection(cls, layout: str | None = None, mapping_dirs: Sequence[Path] = ()) -> WooCommerceConnector:
@@ -116,6 +126,10 @@ class WooCommerceConnector(Connector):
 
     def push_fulfillment(self, request: FulfillmentRequest) -> None:
         self.tracking.push(request)
+
+    def push_cancellation(self, request: CancellationRequest) -> None:
+        """Set the order cancelled after a look at it; see cancellation.py (the store restocks on its own)."""
+        self.cancellations.push(request)
 
     def close(self) -> None:
         self.client.close()

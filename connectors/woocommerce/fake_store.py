@@ -22,6 +22,11 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 Reply = tuple[int, dict[str, str], Any]
+# The order statuses of WooCommerce core (REST v3 `status`); plugins may register more (`FakeStore.extra_statuses`).
+ORDER_STATUSES = frozenset(
+    {"pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed", "checkout-draft"}
+)
+STOCK_REDUCED = frozenset({"processing", "on-hold", "completed"})  # where core has reduced an order's stock
 WC = "/wp-json/wc/v3/"
 TRACKING = "/wp-json/wc-shipment-tracking/v3/"
 
@@ -32,7 +37,8 @@ def _error(status: int, code: str, message: str, **data: Any) -> Reply:
 
 @dataclass
 class FakeStore:
-    """State of one store. `scripted` answers are served first, in order, for (method, path) pairs they match."""
+    """State of one store. `scripted` answers are served first, in order, for (method, path) pairs they match; an
+    answer may be a function of the request's URL as it arrived (query string included), for echoing proxies."""
 
     consumer_key: str = "ck_fake"
     consumer_secret: str = "cs_fake"
@@ -43,7 +49,9 @@ class FakeStore:
     notes: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     trackings: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     refuse_items: dict[int, tuple[int, str, str]] = field(default_factory=dict)  # id -> (status, code, message)
-    scripted: list[tuple[str, str, Reply]] = field(default_factory=list)
+    scripted: list[tuple[str, str, Reply | Callable[[str], Reply]]] = field(default_factory=list)
+    extra_statuses: set[str] = field(default_factory=set)  # order statuses a plugin registered
+    restocked: set[int] = field(default_factory=set)  # orders whose reduced stock a cancellation put back
     log: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -92,7 +100,7 @@ class FakeStore:
             for index, (m, p, reply) in enumerate(self.scripted):
                 if m == method and path.endswith(p):
                     del self.scripted[index]
-                    return reply
+                    return reply(url) if callable(reply) else reply
             if not self._authorised(headers, query):
                 return _error(401, "woocommerce_rest_authentication_error", "Consumer key is invalid.")
             data = json.loads(body) if body else None
@@ -188,8 +196,7 @@ class FakeStore:
         if not rest and method == "GET":
             return 200, {}, order
         if not rest and method == "PUT":
-            order.update({k: v for k, v in data.items() if k == "status"})
-            return 200, {}, order
+            return self._update_order(order, data)
         if rest == ["notes"]:
             notes = self.notes.setdefault(oid, [])
             if method == "GET":
@@ -203,6 +210,33 @@ class FakeStore:
             notes.append(note)
             return 201, {}, note
         return _error(404, "rest_no_route", "No route was found matching the URL and request method.")
+
+    def _update_order(self, order: dict[str, Any], data: dict[str, Any]) -> Reply:
+        """PUT orders/<id>, status only (what the hub sends). An unknown status is refused as WooCommerce refuses
+        it; becoming cancelled puts back the stock WooCommerce had reduced, once (wc_maybe_increase_stock_levels)."""
+        status = data.get("status", order["status"])
+        if status not in ORDER_STATUSES | self.extra_statuses:
+            return _error(
+                400,
+                "rest_invalid_param",
+                "Invalid parameter(s): status",
+                params={"status": f"status is not one of {', '.join(sorted(ORDER_STATUSES))}."},
+            )
+        if status == "cancelled" and order["status"] in STOCK_REDUCED and order["id"] not in self.restocked:
+            self.restocked.add(order["id"])
+            for line in order["line_items"]:
+                self._increase_stock(line)
+        order["status"] = status
+        return 200, {}, order
+
+    def _increase_stock(self, line: dict[str, Any]) -> None:
+        item = (
+            self.variations.get(line["product_id"], {}).get(line["variation_id"])
+            if line.get("variation_id")
+            else self.products.get(line["product_id"])
+        )
+        if item is not None and item.get("manage_stock") is True and item.get("stock_quantity") is not None:
+            item["stock_quantity"] += int(line["quantity"])
 
     def _tracking(self, method: str, path: str, data: Any) -> Reply:
         parts = path.strip("/").split("/")
@@ -226,7 +260,10 @@ class FakeStore:
 
 
 def _encode(reply: Reply) -> tuple[int, dict[str, str], bytes]:
+    """JSON, except a `bytes` payload, sent as it is (a proxy's HTML error page)."""
     status, headers, payload = reply
+    if isinstance(payload, bytes):
+        return status, {"Content-Type": "text/html; charset=UTF-8", **headers}, payload
     body = json.dumps(payload).encode()
     return status, {"Content-Type": "application/json; charset=UTF-8", **headers}, body
 

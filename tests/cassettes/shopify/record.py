@@ -1,9 +1,11 @@
 """Re-record the Shopify cassettes against the fake shop on 127.0.0.1 (never a real store).
 
-    /work/venv/bin/python tests/cassettes/shopify/record.py [scenario ...]
+    .venv/bin/python tests/cassettes/shopify/record.py [scenario ...]
 
 Each cassette is written with the access token filtered, then the loopback host is rewritten to
-https://acme.myshopify.com, so replay exercises the real URL shape.
+https://acme.myshopify.com, so replay exercises the real URL shape. The fake shop checks every request and answer
+against Shopify's schema: a recording in which it refused a request, or built an answer the schema forbids, is
+not kept.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ def record(name: str) -> Path:
                 connector.close()
     finally:
         server.shutdown()
+    if shop.refused or shop.broken:
+        path.unlink(missing_ok=True)
+        raise SystemExit(f"{name}: the schema refused {shop.refused[:3]} / the fake broke it {shop.broken[:3]}")
     text = path.read_text().replace(base, SHOP).replace(base.removeprefix("http://"), SHOP.removeprefix("https://"))
     assert "shpat_secret_token_value" not in text, "the token leaked into a cassette"
     path.write_text(text)

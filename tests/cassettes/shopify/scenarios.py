@@ -16,8 +16,9 @@ from channelhub_connectors.shopify import samples
 from channelhub_connectors.shopify.connector import ShopifyConnector
 from channelhub_connectors.shopify.testing import FakeShop
 
+from channelhub.errors import ConnectorError, RateLimited, Skippable
 from channelhub.model.shipments import Shipment, ShipmentLine
-from channelhub.ports import FulfillmentRequest, PullRequest, StockUpdate
+from channelhub.ports import CancellationRequest, FulfillmentRequest, PullRequest, StockUpdate
 
 SHOP = "https://acme.myshopify.com"
 SETTINGS: dict[str, Any] = {
@@ -45,6 +46,35 @@ class FakeClock:
         self.sleeps.append(seconds)
         self.now += seconds
 
+    def advance(self, seconds: float) -> None:
+        """Time passing outside the client (the engine waiting before its retry): not one of its sleeps."""
+        self.now += seconds
+
+
+@dataclass
+class Retried:
+    """What a scenario with an engine retry returns: the first call's error, then the retry's result."""
+
+    first: ConnectorError
+    result: Any
+
+
+def _retried_by_the_engine(act: Callable[[ShopifyConnector], Any]) -> Callable[[ShopifyConnector], Retried]:
+    """Run `act`, which must fail; wait as the engine would (the RateLimited's retry_after); run it again."""
+
+    def run(connector: ShopifyConnector) -> Retried:
+        try:
+            act(connector)
+        except ConnectorError as exc:
+            first = exc
+        else:
+            raise AssertionError("the first call was meant to fail")
+        if isinstance(first, RateLimited) and first.retry_after:
+            connector.client.clock.advance(first.retry_after)  # type: ignore[attr-defined]
+        return Retried(first, act(connector))
+
+    return run
+
 
 @dataclass
 class Scenario:
@@ -63,7 +93,8 @@ def _skus(shop: FakeShop) -> None:
     shop.add_sku("SKU-1", 10, 1)
     shop.add_sku("SKU-2", 7, 2)  # the hub last confirmed 5: stale; the target 3 is lower -> re-sent against 7
     shop.add_sku("SKU-3", 2, 3)  # the hub last confirmed 4: stale; the target 9 is higher -> drift reported
-    shop.add_sku("SKU-4", None, 4)  # type: ignore[arg-type]  # not stocked at the location: a userError
+    shop.add_sku("SKU-4", None, 4)  # not stocked at the location: from 2026-10 it may be set there all the same
+    shop.add_sku("SKU-5", 6, 5, mutable=False)  # a bundle's parent: NON_MUTABLE_INVENTORY_ITEM, its own failure
 
 
 def _fulfilment_orders(shop: FakeShop) -> None:
@@ -117,6 +148,7 @@ STOCK_UPDATES = [
     StockUpdate("SKU-3", 9, "stock-k3", previous=4),
     StockUpdate("SKU-4", 1, "stock-k4", previous=None),
     StockUpdate("SKU-404", 1, "stock-k5", previous=0),
+    StockUpdate("SKU-5", 2, "stock-k6", previous=6),
 ]
 
 
@@ -130,6 +162,34 @@ def _fulfil_partial(c: ShopifyConnector) -> None:
     c.push_fulfillment(
         fulfilment("ful-p2", "1ZPART2", (ShipmentLine(sku="SKU-A1", quantity=1), ShipmentLine(sku="SKU-B", quantity=1)))
     )
+
+
+CANCEL_REASON = "Customer asked to cancel: ordered the wrong size"
+
+
+def cancellation(n: int, key: str, reason: str = CANCEL_REASON) -> CancellationRequest:
+    return CancellationRequest(str(820000 + n), f"#{1000 + n}", reason, key)
+
+
+def _cancellable(shop: FakeShop) -> None:
+    """Order 1 open, order 2 fulfilled (Shopify refuses), order 3 cancelled in Shopify already; stock for 1's lines."""
+    shop.orders.append(samples.graphql_order(1))
+    shop.orders.append(samples.graphql_order(2, fulfillment="FULFILLED"))
+    shop.orders.append(samples.graphql_order(3, cancelled_at="2026-03-04T08:00:00Z"))
+    shop.add_sku("SKU-A1", 10, 1)
+    shop.add_sku("SKU-B", 4, 2)
+
+
+def _cancel_orders(c: ShopifyConnector) -> list[str]:
+    """Cancel order 1, then again (the retry after a lost answer), then order 3, then order 2."""
+    outcomes = []
+    for n, key in ((1, "cancel-1"), (1, "cancel-1"), (3, "cancel-3"), (2, "cancel-2")):
+        try:
+            c.push_cancellation(cancellation(n, key))
+            outcomes.append("done")
+        except Skippable as exc:
+            outcomes.append(f"skipped: {exc}")
+    return outcomes
 
 
 def _with_faults(*faults: str) -> Callable[[FakeShop], None]:
@@ -206,9 +266,20 @@ SCENARIOS = {
         Scenario("stock_push", _skus, lambda c: c.push_stock(STOCK_UPDATES), SETTINGS),
         Scenario("fulfilment", _fulfilment_orders, _fulfil_twice, SETTINGS),
         Scenario("partial_fulfilment", _fulfilment_orders, _fulfil_partial, SETTINGS),
-        Scenario("throttled_then_success", _with_faults("throttled"), _pull("2026-02-01T00:00:00Z"), SETTINGS),
-        Scenario("server_error_then_success", _with_faults("503"), _pull("2026-02-01T00:00:00Z"), SETTINGS),
+        Scenario(
+            "throttled_then_success",
+            _with_faults("throttled"),
+            _retried_by_the_engine(_pull("2026-02-01T00:00:00Z")),
+            SETTINGS,
+        ),
+        Scenario(
+            "server_error_then_success",
+            _with_faults("503"),
+            _retried_by_the_engine(_pull("2026-02-01T00:00:00Z")),
+            SETTINGS,
+        ),
         Scenario("unauthorized", _with_faults("401"), _pull("2026-02-01T00:00:00Z"), SETTINGS),
         Scenario("marketplace_sale", _catalogue, _marketplace_sale, SETTINGS),
+        Scenario("cancellation", _cancellable, _cancel_orders, SETTINGS),
     ]
 }

@@ -29,7 +29,7 @@ from channelhub.ports import ConnectorContext, PullRequest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from woo_scenarios import NOW, OVERLAP, STOCK_UPDATES, fulfilment  # noqa: E402
+from woo_scenarios import NOW, OVERLAP, STOCK_UPDATES, cancellation, fulfilment  # noqa: E402
 
 HOST = "shop.example.test"
 STORE_URL = f"https://{HOST}"
@@ -114,6 +114,18 @@ def tracking_note(store: FakeStore, connector: WooCommerceConnector) -> None:
     connector.push_fulfillment(fulfilment(302))
 
 
+def cancellations(store: FakeStore, connector: WooCommerceConnector) -> None:
+    """401 processing (the store puts its 2 tees back), 402 completed (Skippable), 403 cancelled in the admin."""
+    store.orders[401] = make_order(401, lines=[{"sku": "TEE-PLAIN", "product_id": 10, "quantity": 2}])
+    store.orders[402] = make_order(402, status="completed")
+    store.orders[403] = make_order(403, status="cancelled")
+    for order_id in (401, 401, 403, 402):  # 401 twice: the retry after a lost answer reads, sends nothing
+        try:
+            connector.push_cancellation(cancellation(order_id))
+        except ChannelhubError as exc:
+            print(f"  (expected) {exc}")
+
+
 def rate_limited(store: FakeStore, connector: WooCommerceConnector) -> None:
     store.orders[101] = make_order(101)
     throttled = {"code": "too_many_requests", "message": "Too many requests", "data": {"status": 429}}
@@ -141,6 +153,7 @@ SCENARIOS: dict[str, tuple[Callable[[FakeStore, WooCommerceConnector], None], di
     "tracking_extension": (tracking_extension, {"shipment_tracking": True}),
     "tracking_note": (tracking_note, {}),
     "rate_limited": (rate_limited, {}),
+    "cancellation": (cancellations, {}),
     "unauthorized": (unauthorized, {"query_string_auth": True}),
 }
 

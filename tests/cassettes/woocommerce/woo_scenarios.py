@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from channelhub.model.shipments import Shipment, ShipmentLine
-from channelhub.ports import FulfillmentRequest, StockUpdate
+from channelhub.ports import CancellationRequest, FulfillmentRequest, StockUpdate
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 OVERLAP = timedelta(minutes=5)
@@ -35,3 +35,7 @@ def fulfilment(order_id: int) -> FulfillmentRequest:
         line_external_ids={"TEE-PLAIN": f"{order_id * 100 + 1}"},
         idempotency_key=f"ful-{order_id}",
     )
+
+
+def cancellation(order_id: int) -> CancellationRequest:
+    return CancellationRequest(str(order_id), str(order_id), "customer asked to cancel", f"cancel-{order_id}")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
+from channelhub_connectors.shopify import queries
 
-from channelhub.errors import Fatal, Skippable
+from channelhub.errors import Fatal, RateLimited, Retryable, Skippable
 from conftest import CASSETTES, replay
 
 
@@ -53,8 +55,11 @@ def test_stock_push_stale_resend_drift_and_user_errors() -> None:
     assert by_key["stock-k1"].ok and by_key["stock-k1"].confirmed_quantity == 8
     assert by_key["stock-k2"].ok and by_key["stock-k2"].confirmed_quantity == 3  # stale, lower: re-sent against 7
     assert not by_key["stock-k3"].ok and by_key["stock-k3"].retryable and "drift" in by_key["stock-k3"].error
-    assert not by_key["stock-k4"].ok and "ITEM_NOT_STOCKED_AT_LOCATION" in by_key["stock-k4"].error
+    # not stocked at the location: from 2026-10 Shopify sets it there all the same (no compare: nothing stored)
+    assert by_key["stock-k4"].ok and by_key["stock-k4"].confirmed_quantity == 1
     assert not by_key["stock-k5"].ok and "matches no Shopify variant" in by_key["stock-k5"].error
+    k6 = by_key["stock-k6"]
+    assert not k6.ok and not k6.retryable and "NON_MUTABLE_INVENTORY_ITEM" in (k6.error or "")
     sets = [b for b in _bodies(cassette) if "inventorySetQuantities" in b["query"]]
     assert len(sets) == 2
     for body in sets:
@@ -68,11 +73,13 @@ def test_stock_push_stale_resend_drift_and_user_errors() -> None:
         "gid://shopify/InventoryItem/9002": 5,
         "gid://shopify/InventoryItem/9003": 4,
         "gid://shopify/InventoryItem/9004": None,
+        "gid://shopify/InventoryItem/9005": 6,
     }
     second = sets[1]["variables"]["input"]["quantities"]
     assert [(q["inventoryItemId"], q["quantity"], q["changeFromQuantity"]) for q in second] == [
         ("gid://shopify/InventoryItem/9001", 8, 10),
         ("gid://shopify/InventoryItem/9002", 3, 7),
+        ("gid://shopify/InventoryItem/9004", 1, None),
     ]
 
 
@@ -113,18 +120,20 @@ def test_partial_fulfilment_sends_only_its_lines_and_quantities() -> None:
     ]
 
 
-def test_throttled_then_success_waits_the_computed_time() -> None:
-    pages, connector, clock, cassette = replay("throttled_then_success")
-    assert len(cassette.requests) == 2 and len(pages) == 1
-    assert connector.client.throttled == 1
-    # the throttled answer said 0 available at 100 points/s and the query costs 60: one wait of 0.6 s
-    assert clock.sleeps == [pytest.approx(0.6)]
+def test_throttled_is_rate_limited_at_once_with_the_buckets_wait_and_the_engines_retry_succeeds() -> None:
+    retried, connector, clock, cassette = replay("throttled_then_success")
+    assert len(cassette.requests) == 2 and connector.client.throttled == 1
+    # the throttled answer said 0 available at 100 points/s and the query costs 60: retry after 0.6 s
+    assert isinstance(retried.first, RateLimited) and retried.first.retry_after == pytest.approx(0.6)
+    assert clock.sleeps == []  # nothing slept in-process: the engine waited (the scenario advanced the clock)
+    assert [r.external_id for p in retried.result for r in p.records] == ["820001"]
 
 
-def test_server_error_then_success_is_retried_in_process() -> None:
-    pages, _, clock, cassette = replay("server_error_then_success")
+def test_server_error_raises_retryable_at_once_and_the_engines_retry_succeeds() -> None:
+    retried, _, clock, cassette = replay("server_error_then_success")
     assert [r["status"]["code"] for r in cassette.responses] == [503, 200]
-    assert len(pages) == 1 and len(clock.sleeps) == 1
+    assert type(retried.first) is Retryable and "503" in str(retried.first)
+    assert clock.sleeps == [] and len(retried.result) == 1
 
 
 def test_unauthorized_is_fatal_and_says_the_token_is_wrong() -> None:
@@ -174,7 +183,7 @@ def test_a_marketplace_sale_moves_shopify_stock_in_one_set_call_per_250_skus_and
 
 
 @pytest.mark.parametrize("status", [200, 429])
-def test_throttled_with_either_status_is_waited_out(fake_connector, status: int) -> None:
+def test_throttled_with_either_status_is_rate_limited_then_the_retry_succeeds(fake_connector, status: int) -> None:
     from datetime import timedelta
 
     from channelhub_connectors.shopify import samples
@@ -185,6 +194,39 @@ def test_throttled_with_either_status_is_waited_out(fake_connector, status: int)
 
     shop = FakeShop(orders=[samples.graphql_order(1)], throttle_status=status, faults=["throttled"])
     connector, shop, clock = fake_connector(shop)
-    pages = list(connector.pull_orders(PullRequest("2026-01-01T00:00:00Z", timedelta(minutes=5), NOW)))
+    request = PullRequest("2026-01-01T00:00:00Z", timedelta(minutes=5), NOW)
+    with pytest.raises(RateLimited) as caught:
+        list(connector.pull_orders(request))
+    assert caught.value.retry_after and caught.value.retry_after > 0 and clock.sleeps == []
+    clock.advance(caught.value.retry_after)  # the engine's wait
+    pages = list(connector.pull_orders(request))
     assert [r.external_id for p in pages for r in p.records] == ["820001"]
-    assert connector.client.throttled == 1 and len(clock.sleeps) == 1 and clock.sleeps[0] > 0
+    assert connector.client.throttled == 1 and clock.sleeps == []
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [httpx.ConnectError("connection refused"), httpx.ReadTimeout("read timed out")],
+    ids=["connection", "timeout"],
+)
+def test_network_failures_are_retryable_at_once_without_a_second_request(fake_connector, failure) -> None:
+    calls = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        raise failure
+
+    connector, _, clock = fake_connector()
+    connector.client.http = httpx.Client(transport=httpx.MockTransport(refuse))
+    with pytest.raises(Retryable):
+        connector.client.execute(queries.ORDERS_COUNT, {"query": None})
+    assert len(calls) == 1 and clock.sleeps == []
+
+
+def test_a_pacing_wait_longer_than_max_wait_is_rate_limited_not_slept(fake_connector) -> None:
+    connector, _, clock = fake_connector(max_throttle_wait=1.0)
+    connector.client.bucket.available = 0.0  # 50 points needed at the cautious 50 points/s: a 1 s wait is allowed
+    connector.client.bucket.restore_rate = 10.0  # now 5 s: more than max_wait
+    with pytest.raises(RateLimited) as caught:
+        connector.client.execute(queries.ORDERS_COUNT, {"query": None})
+    assert caught.value.retry_after == pytest.approx(5.0) and clock.sleeps == []

@@ -118,11 +118,13 @@ def test_bad_orders_are_quarantined_with_the_reason_and_the_rest_of_the_page_imp
     from channelhub.store.tables import InboxRow
     from channelhub.sync.pull import run_pull
 
+    # Each bad order is one Shopify can send (the fake shop answers only what the schema allows): a line without
+    # a SKU, a CurrencyCode value that is not ISO 4217 (Shopify's enum has USDC), an order with no line left.
     shop_orders = [
         samples.graphql_order(1),
         samples.graphql_order(2, sku_a=""),
-        _bad(3, currencyCode="ZZZ"),
-        _bad(4, totalPriceSet=None),
+        _bad(3, currencyCode="USDC"),
+        _bad(4, lineItems={"nodes": []}),
         samples.graphql_order(5),
     ]
     from channelhub_connectors.shopify.testing import FakeShop
@@ -144,8 +146,8 @@ def test_bad_orders_are_quarantined_with_the_reason_and_the_rest_of_the_page_imp
             r.external_id: r.reason for r in session.scalars(select(InboxRow).where(InboxRow.status == "quarantined"))
         }
     assert "has no SKU" in reasons["820002"]
-    assert "unknown currency 'ZZZ'" in reasons["820003"]
-    assert "missing field totalPriceSet" in reasons["820004"]
+    assert "unknown currency 'USDC'" in reasons["820003"]
+    assert "an order without line items" in reasons["820004"]
     assert all("orders page 1" in r for r in reasons.values())
 
 

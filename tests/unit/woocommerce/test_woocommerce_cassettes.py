@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import vcr
 from woo_helpers import CASSETTES, KEY, SECRET, connector
-from woo_scenarios import NOW, OVERLAP, STOCK_UPDATES, fulfilment
+from woo_scenarios import NOW, OVERLAP, STOCK_UPDATES, cancellation, fulfilment
 
-from channelhub.errors import Fatal, RateLimited
+from channelhub.errors import Fatal, RateLimited, Skippable
 from channelhub.model.orders import ChannelFulfillment, FinancialStatus
 from channelhub.ports import PullRequest
 
@@ -146,3 +146,16 @@ def test_401_stops_the_channel_with_a_message_about_the_keys() -> None:
     message = str(caught.value)
     assert "401" in message and "consumer key and secret" in message and "Read/Write" in message
     assert SECRET not in message
+
+
+def test_cancellation_sets_cancelled_once_and_a_completed_order_is_skippable() -> None:
+    woo = connector()
+    with cassette("cancellation") as tape:
+        woo.push_cancellation(cancellation(401))
+        woo.push_cancellation(cancellation(401))  # the retry: reads cancelled, sends nothing
+        woo.push_cancellation(cancellation(403))  # cancelled in the admin already
+        with pytest.raises(Skippable, match="'completed'"):
+            woo.push_cancellation(cancellation(402))
+        assert tape.all_played
+        writes = [(r.method, r.path, r.body) for r in tape.requests if r.method != "GET"]
+    assert writes == [("PUT", "/wp-json/wc/v3/orders/401", b'{"status": "cancelled"}')]
