@@ -3,8 +3,8 @@ what an answer may hold. Test-only: the connector never imports this module, nor
 
 The schema is Shopify's own introspection of the pinned version (the file Shopify ships in its `@shopify/dev-mcp`
 npm package as `dist/data/admin_<version>.json.gz`). It is not copied into the project; it is found at
-`$CHANNELHUB_SHOPIFY_SCHEMA`, else at `shared/reference/shopify/admin-graphql-<version>.introspection.json.gz` in
-this checkout or any folder above it (the team's shared folder sits beside the checkouts and CI's clone).
+`$CHANNELHUB_SHOPIFY_SCHEMA`, else at `tests/fixtures/shopify/admin-graphql-<version>.introspection.json.gz` of
+this checkout (the pinned version ships with the tests), else in `shared/reference/shopify/` above it.
 
 `AdminSchema.refusals(query, variables)` is what a real shop answers with `errors` and no `data`: a document that
 does not parse or validate (unknown field, wrong argument, missing `@idempotent` argument...), or variables that do
@@ -66,11 +66,17 @@ def schema_file(version: str) -> Path:
         return path
     here = Path(__file__).resolve()
     for folder in here.parents:
-        candidate = folder / "shared" / "reference" / "shopify" / name
-        if candidate.is_file():
-            return candidate
+        # The pinned version ships with the tests (tests/fixtures/shopify, see the README there); a newer one
+        # may sit in the team's shared reference folder beside the checkout.
+        for candidate in (
+            folder / "tests" / "fixtures" / "shopify" / name,
+            folder / "shared" / "reference" / "shopify" / name,
+        ):
+            if candidate.is_file():
+                return candidate
     raise FileNotFoundError(
-        f"Shopify's schema {name} was not found in shared/reference/shopify/ above {here.parent}; set "
+        f"Shopify's schema {name} was not found in tests/fixtures/shopify/ or shared/reference/shopify/ above "
+        f"{here.parent}; set "
         f"${SCHEMA_ENV} to the file (Shopify ships it in the npm package @shopify/dev-mcp as "
         f"dist/data/admin_{version}.json.gz)"
     )
