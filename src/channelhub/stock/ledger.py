@@ -150,7 +150,7 @@ def set_on_hand(session: Session, sku: str, location: str, quantity: int, reason
     """
     _require_reason(reason, sku, location)
     _check_quantity(quantity, f"on hand of '{sku}' at '{location}'")
-    _ensure_level(session, sku, location)
+    new_sku = _ensure_level(session, sku, location)
     on_hand, reserved = _lock_level(session, sku, location)
     if quantity < reserved:
         raise InsufficientStock(
@@ -166,7 +166,7 @@ def set_on_hand(session: Session, sku: str, location: str, quantity: int, reason
     delta = quantity - on_hand
     # A count that confirms the books is still worth an audit line.
     movement = _movement(session, sku, location, "set", delta_on_hand=delta, reason=reason)
-    return _changed(sku, delta, movement)
+    return _changed(sku, delta, movement, new_sku)
 
 
 def adjust_on_hand(session: Session, sku: str, location: str, delta: int, reason: str) -> StockChange:
@@ -180,7 +180,7 @@ def adjust_on_hand(session: Session, sku: str, location: str, delta: int, reason
     if delta == 0:
         return NO_CHANGE
     _check_quantity(abs(delta), f"adjustment of '{sku}' at '{location}'")
-    _ensure_level(session, sku, location)
+    new_sku = _ensure_level(session, sku, location)
     on_hand, reserved = _lock_level(session, sku, location)
     _check_quantity(on_hand + delta, f"on hand of '{sku}' at '{location}' after adding {delta}", floor=None)
     result = session.execute(
@@ -199,7 +199,7 @@ def adjust_on_hand(session: Session, sku: str, location: str, delta: int, reason
             f"{on_hand} on hand, {reserved} units reserved there"
         )
     movement = _movement(session, sku, location, "adjust", delta_on_hand=delta, reason=reason)
-    return _changed(sku, delta, movement)
+    return _changed(sku, delta, movement, new_sku)
 
 
 def restock(
@@ -404,10 +404,11 @@ def movements_for(
 # --- internals ----------------------------------------------------------------------------------------------
 
 
-def _changed(sku: str, delta: int, movement: int) -> StockChange:
+def _changed(sku: str, delta: int, movement: int, new_sku: bool = False) -> StockChange:
+    """A SKU counted for the first time is also freed: orders held as "unknown SKU" must learn it exists."""
     return StockChange(
-        skus=frozenset({sku}) if delta else frozenset(),
-        freed=frozenset({sku}) if delta > 0 else frozenset(),
+        skus=frozenset({sku}) if delta or new_sku else frozenset(),
+        freed=frozenset({sku}) if delta > 0 or new_sku else frozenset(),
         movements=(movement,),
     )
 
@@ -431,13 +432,17 @@ def _require_location(session: Session, location: str, what: str) -> None:
         raise UnknownLocation(f"{what}: unknown location '{location}' (declared: {known})")
 
 
-def _ensure_level(session: Session, sku: str, location: str) -> None:
+def _ensure_level(session: Session, sku: str, location: str) -> bool:
+    """Make the (sku, location) level exist; True when the SKU itself was new."""
     session.flush()  # Core statements do not autoflush; a SkuRow the caller just added must be seen
     _require_location(session, location, f"cannot change stock of '{sku}'")
-    insert_ignoring(session, SKUS, [{"sku": sku, "title": "", "safety_stock": 0}], ["sku"])
+    new_sku = session.scalar(select(SKUS.c.sku).where(SKUS.c.sku == sku)) is None
+    if new_sku:
+        insert_ignoring(session, SKUS, [{"sku": sku, "title": "", "safety_stock": 0}], ["sku"])
     insert_ignoring(
         session, LEVELS, [{"sku": sku, "location": location, "on_hand": 0, "reserved": 0}], ["sku", "location"]
     )
+    return new_sku
 
 
 def _lock_level(session: Session, sku: str, location: str) -> tuple[int, int]:
