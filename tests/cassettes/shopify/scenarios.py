@@ -224,8 +224,8 @@ def _marketplace_sale(shopify: ShopifyConnector) -> list[Any]:
     from channelhub.stock import ledger
     from channelhub.stock.policy import ChannelStockPolicy
     from channelhub.store import open_database
-    from channelhub.sync.publish import publish
     from channelhub.sync.dispatch import Dispatcher
+    from channelhub.sync.publish import publish
     from channelhub.sync.pull import run_pull
 
     policies = [ChannelStockPolicy("shopify")]
@@ -233,6 +233,7 @@ def _marketplace_sale(shopify: ShopifyConnector) -> list[Any]:
         root = Path(folder)
         db = open_database(f"sqlite:///{root / 'hub.db'}")
         with db.transaction() as session:
+            ledger.ensure_location(session, "main")
             for sku in SALE_SKUS:
                 ledger.set_on_hand(session, sku, "main", 10, reason="count")
             publish(session, SALE_SKUS, policies, cause="count")
