@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import pytest
-
 from sqlalchemy import select, update
 
 from channelhub.model.stock import BufferRules
 from channelhub.stock import ledger
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.stock.sellable import sellable_by_channel
-from channelhub.sync.publish import publish
 from channelhub.store import Database
 from channelhub.store.tables import OutboxRow, StockLevelRow
+from channelhub.sync.publish import publish
 
 
 def outbox(database: Database) -> list[tuple[str, str, dict[str, object]]]:

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Table, delete, insert, select
 
 from channelhub.store import Database
-from channelhub.store.tables import InboxRow, OrderEventRow, OrderRow, OutboxRow
 from channelhub.store.bulk import allocate_ids, insert_rows, sqlite_time
+from channelhub.store.tables import InboxRow, OrderEventRow, OrderRow, OutboxRow
 
 AT = datetime(2026, 11, 20, 8, 15, 30, 123456, tzinfo=UTC)
 BERLIN = datetime(2026, 11, 20, 9, 0, 0, tzinfo=timezone(timedelta(hours=1)))  # 08:00 UTC

@@ -13,11 +13,11 @@ from sync_helpers import outbox
 from channelhub.errors import Fatal, RateLimited, Retryable
 from channelhub.model.shipments import Shipment
 from channelhub.ports import BatchLimits, WriteResult
+from channelhub.services.views import outbox_rows
 from channelhub.store import Database
 from channelhub.store.tables import ChannelListingRow, OutboxRow
 from channelhub.sync.dispatch import Dispatcher, DispatchReport
 from channelhub.sync.outbox import enqueue, revive_dead
-from channelhub.services.views import outbox_rows
 from channelhub.sync.retry import RetryPolicy
 from channelhub.testing.fakes import BASE_TIME, RecordingConnector
 

@@ -9,8 +9,8 @@ from channelhub.errors import Retryable
 from channelhub.stock import ledger
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store import Database
-from channelhub.sync.publish import publish
 from channelhub.sync.dispatch import Dispatcher
+from channelhub.sync.publish import publish
 from channelhub.sync.reconcile import Drift, reconcile
 from channelhub.testing.fakes import RecordingConnector
 

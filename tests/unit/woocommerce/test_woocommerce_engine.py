@@ -19,11 +19,11 @@ from channelhub.stock import ledger
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store import Database
 from channelhub.store.tables import InboxRow, OrderRow
-from channelhub.sync.publish import publish
 from channelhub.sync.dispatch import Dispatcher
-from channelhub.testing.engine import ship as record_shipment
+from channelhub.sync.publish import publish
 from channelhub.sync.pull import run_pull
 from channelhub.testing.engine import apply_records
+from channelhub.testing.engine import ship as record_shipment
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 POLICIES = (ChannelStockPolicy(channel="woo"),)
