@@ -150,9 +150,9 @@ def seed_stock(url: str) -> None:
     """2,000 SKUs at one location: plenty of each, except every SHORT_EVERY-th SKU, which is nearly out."""
     from sqlalchemy import insert
 
+    from channelhub.store import open_database
     from channelhub.store.tables import LEVELS, LOCATIONS
     from channelhub.store.tables import SKUS as SKU_TABLE
-    from channelhub.store import open_database
 
     db = open_database(url)
     with db.transaction() as session:
