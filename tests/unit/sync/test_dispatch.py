@@ -256,3 +256,38 @@ def test_the_dispatch_bench_passes_at_a_small_size(tmp_path) -> None:
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     assert bench.main(["--changes", "500", "--skus", "100", "--limit", "10"]) == 0
+
+
+def test_a_write_the_channel_refused_goes_dead_at_once_and_a_bug_is_logged_with_its_traceback(
+    database: Database,
+) -> None:
+    """Defect 10: Skippable was retried like a network error, up to max_attempts; a bug was only counted."""
+    import io
+
+    from channelhub.errors import Skippable
+    from channelhub.logs import configure_logging
+
+    conn = RecordingConnector()
+    put_stock(database, [("A", 1)])
+    conn.raise_next.append(Skippable("listing A is closed at the channel"))
+    report = dispatcher(database, conn).run_once(NOW)
+    [row] = outbox(database)
+    assert (row.status, row.attempts, report.dead, report.retried) == ("dead", 1, 1, 0)
+    assert "refused: listing A is closed at the channel" in row.last_error
+
+    class Broken(RecordingConnector):
+        def push_stock(self, updates):  # a connector bug: not a hub error
+            raise KeyError("inventory_item_id")
+
+    put_stock(database, [("B", 2)], tag="b")
+    logged = io.StringIO()
+    configure_logging(level="INFO", stream=logged)
+    try:
+        report = dispatcher(database, Broken()).run_once(NOW)
+    finally:
+        configure_logging(level="WARNING")
+    b = next(r for r in outbox(database) if r.subject == "B")
+    assert (b.status, report.retried) == ("pending", 1)  # a bug may be transient: retried, then dead
+    assert "KeyError" in b.last_error
+    text = logged.getvalue()
+    assert "not a hub error" in text and "Traceback" in text and "inventory_item_id" in text, text
