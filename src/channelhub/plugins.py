@@ -99,19 +99,45 @@ def validate_connector_class(cls: object) -> list[str]:
 
 @dataclass
 class Registry:
-    """The connector classes found, by kind, and the plugins that failed to load."""
+    """The connector classes found, by kind, and the plugins that failed to load.
+
+    Entry points are imported when first needed: `get(kind)` loads the entry point named like the kind (the
+    convention), and anything that needs them all (`kinds`, `problems`, a kind no entry point is named after)
+    loads the rest. A command that uses one kind never imports the others' vendor libraries.
+    """
 
     _kinds: dict[str, type[Connector]] = field(default_factory=dict)
     _sources: dict[str, str] = field(default_factory=dict)
-    problems: list[PluginProblem] = field(default_factory=list)
+    _problems: list[PluginProblem] = field(default_factory=list)
+    _deferred: dict[str, metadata.EntryPoint] = field(default_factory=dict)
 
     @property
     def kinds(self) -> dict[str, type[Connector]]:
-        """Kind -> connector class (a copy)."""
+        """Kind -> connector class (a copy); every entry point is loaded first."""
+        self._load_all()
         return dict(self._kinds)
 
+    @property
+    def problems(self) -> list[PluginProblem]:
+        """Every plugin that did not load (every entry point is loaded first, so none is missed)."""
+        self._load_all()
+        return self._problems
+
     def get(self, kind: str) -> type[Connector] | None:
+        if kind not in self._kinds:
+            if kind in self._deferred:
+                _load_entry_point(self, self._deferred.pop(kind))
+            if kind not in self._kinds:
+                self._load_all()  # an entry point named otherwise may provide it
         return self._kinds.get(kind)
+
+    def defer(self, entry_point: metadata.EntryPoint) -> None:
+        """Remember an entry point, to be loaded when its kind (or every kind) is asked for."""
+        self._deferred[entry_point.name] = entry_point
+
+    def _load_all(self) -> None:
+        while self._deferred:
+            _load_entry_point(self, self._deferred.pop(next(iter(self._deferred))))
 
     def source_of(self, kind: str) -> str | None:
         """Where the class of `kind` came from ("entry point marketplace", "/srv/hub/connectors/erp.py")."""
@@ -125,13 +151,16 @@ class Registry:
         reasons = validate_connector_class(cls)
         if reasons:
             name = getattr(cls, "__qualname__", repr(cls))
-            self.problems.append(PluginProblem(source, f"{name}: {'; '.join(reasons)}"))
+            self._problems.append(PluginProblem(source, f"{name}: {'; '.join(reasons)}"))
             return False
+        deferred = self._deferred.pop(cls.kind, None)
+        if deferred is not None:  # an entry point of that name comes first, as if loaded eagerly
+            _load_entry_point(self, deferred)
         existing = self._kinds.get(cls.kind)
         if existing is not None:
             if existing is cls:
                 return True
-            self.problems.append(
+            self._problems.append(
                 PluginProblem(
                     source,
                     f"kind {cls.kind!r} is already provided by {self._sources[cls.kind]} ({existing.__qualname__}); "
@@ -197,18 +226,22 @@ def discover(folders: Sequence[Path], *, entry_points: bool = True) -> Registry:
 
 def _load_entry_points(registry: Registry) -> None:
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        source = f"entry point {ep.name} ({ep.value})"
-        try:
-            loaded = ep.load()
-        except Exception as exc:
-            registry.problems.append(PluginProblem(source, f"import failed: {_describe(exc)}"))
-            continue
-        if isinstance(loaded, ModuleType):
-            _register_module(registry, loaded, source)
-        elif inspect.isclass(loaded) and issubclass(loaded, Connector):
-            registry.register(loaded, source)
-        else:
-            registry.problems.append(PluginProblem(source, f"names {loaded!r}, not a Connector class"))
+        registry.defer(ep)
+
+
+def _load_entry_point(registry: Registry, ep: metadata.EntryPoint) -> None:
+    source = f"entry point {ep.name} ({ep.value})"
+    try:
+        loaded = ep.load()
+    except Exception as exc:
+        registry._problems.append(PluginProblem(source, f"import failed: {_describe(exc)}"))
+        return
+    if isinstance(loaded, ModuleType):
+        _register_module(registry, loaded, source)
+    elif inspect.isclass(loaded) and issubclass(loaded, Connector):
+        registry.register(loaded, source)
+    else:
+        registry._problems.append(PluginProblem(source, f"names {loaded!r}, not a Connector class"))
 
 
 def _drop_in_paths(folder: Path) -> list[Path]:
@@ -237,7 +270,7 @@ def _load_drop_in(registry: Registry, path: Path) -> None:
     else:
         spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:  # pragma: no cover - only for paths importlib cannot handle
-        registry.problems.append(PluginProblem(source, "cannot be imported as a Python module"))
+        registry._problems.append(PluginProblem(source, "cannot be imported as a Python module"))
         return
     module = importlib.util.module_from_spec(spec)
     # Registered before running, as a normal import does: dataclasses, pydantic and relative imports need it.
@@ -249,11 +282,11 @@ def _load_drop_in(registry: Registry, path: Path) -> None:
         _forget_module(name)
         if not isinstance(exc, Exception) and not isinstance(exc, SystemExit):
             raise  # KeyboardInterrupt and friends are not a plugin's problem to report
-        registry.problems.append(PluginProblem(source, f"import failed: {_describe(exc)}"))
+        registry._problems.append(PluginProblem(source, f"import failed: {_describe(exc)}"))
         return
     found = _register_module(registry, module, source)
     if not found:
-        registry.problems.append(PluginProblem(source, "defines no Connector subclass with a kind"))
+        registry._problems.append(PluginProblem(source, "defines no Connector subclass with a kind"))
 
 
 def _register_module(registry: Registry, module: ModuleType, source: str) -> int:

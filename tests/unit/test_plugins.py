@@ -158,11 +158,36 @@ def test_entry_points_load_before_folders(tmp_path: Path, monkeypatch: pytest.Mo
     registry = discover([drop(tmp_path / "connectors", "fileshop.py")])
 
     assert registry.source_of("fileshop") == "entry point fileshop (channelhub_test_ep_fileshop:FileshopConnector)"
-    sources = [p.source for p in registry.problems]
-    assert sources == [
-        "entry point gone (channelhub_test_ep_missing:Nothing)",
-        str(tmp_path / "connectors" / "fileshop.py"),
+    # Entry points load when first needed, so the order of the problems is not the order of discovery.
+    sources = sorted(p.source for p in registry.problems)
+    assert sources == sorted(
+        ["entry point gone (channelhub_test_ep_missing:Nothing)", str(tmp_path / "connectors" / "fileshop.py")]
+    )
+
+
+def test_entry_points_are_imported_only_when_their_kind_is_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Startup time: a command that uses one kind must not import every installed connector's vendor library."""
+    loaded: list[str] = []
+
+    class Recording(metadata.EntryPoint):
+        def load(self):  # type: ignore[no-untyped-def]
+            loaded.append(self.name)
+            return super().load()
+
+    module_dir = drop(tmp_path / "site", "fileshop.py")
+    monkeypatch.syspath_prepend(str(module_dir))
+    eps = [
+        Recording("fileshop", "fileshop:FileshopConnector", plugins.ENTRY_POINT_GROUP),
+        Recording("gone", "channelhub_test_ep_missing:Nothing", plugins.ENTRY_POINT_GROUP),
     ]
+    monkeypatch.setattr(plugins.metadata, "entry_points", lambda group: eps)
+    registry = discover([])
+    assert loaded == []
+    assert registry.get("fileshop") is not None and loaded == ["fileshop"]
+    assert [p.source for p in registry.problems] == ["entry point gone (channelhub_test_ep_missing:Nothing)"]
+    assert loaded == ["fileshop", "gone"]  # asking for every problem loads the rest
 
 
 def test_missing_folders_are_skipped(tmp_path: Path) -> None:
