@@ -20,10 +20,9 @@ destroy the log and protect nothing.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-
-from pydantic import SecretBytes, SecretStr
 
 REDACTED = "***"
 MIN_SECRET_LENGTH = 4
@@ -101,7 +100,7 @@ def redact_value(value: Any, secrets: Iterable[str]) -> Any:
 def _scrub(value: Any, matcher: _Matcher) -> Any:
     if isinstance(value, str):
         return matcher.sub(value)
-    if isinstance(value, SecretStr | SecretBytes):
+    if _is_pydantic_secret(value):
         return REDACTED
     if isinstance(value, Mapping):
         return {
@@ -147,3 +146,9 @@ def redacting_processor(
         }
 
     return processor
+
+
+def _is_pydantic_secret(value: Any) -> bool:
+    # pydantic is imported by whoever made a SecretStr; the CLI's --version must not import it just to ask.
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(value, pydantic.SecretStr | pydantic.SecretBytes)

@@ -130,3 +130,24 @@ def test_stored_document_is_the_whole_order(database: Database) -> None:
     document = order_row(database, "doc").document
     assert "refunds" not in document  # a default, left out
     assert Order.model_validate(document) == order
+
+
+def test_new_orders_are_counted_by_the_state_they_end_in(database: Database) -> None:
+    """Defect 12: a page of completed orders read "0 confirmed, 20000 held" when they were stored as shipped."""
+    from channelhub.cli.ops import describe_pull
+    from channelhub.sync.ingest import IngestReport
+
+    stock(database, {"SKU-1": 5})
+    report = apply(
+        database,
+        make_order("f1", [("SKU-1", 1)], fulfillment=ChannelFulfillment.FULFILLED),
+        make_order("f2", [("NO-SUCH-SKU", 1)], fulfillment=ChannelFulfillment.FULFILLED),  # not reservable
+        make_order("n1", [("SKU-1", 1)]),
+        make_order("n2", [("NO-SUCH-SKU", 1)]),
+    )
+    assert {ext: order_row(database, ext).state for ext in ("f1", "f2", "n1", "n2")} == {
+        "f1": "shipped", "f2": "shipped", "n1": "confirmed", "n2": "on_hold",
+    }  # fmt: skip
+    assert (report.created, report.shipped, report.confirmed, report.held) == (4, 2, 1, 1)
+    line = describe_pull(IngestReport(channel="shop", orders=report))
+    assert "1 confirmed, 1 held, 2 shipped by the channel" in line, line
