@@ -3,14 +3,18 @@
 The file is read as raw lines, each decoded strictly in the configured encoding (a leading UTF-8 byte order
 mark is dropped), then split into fields by the csv module. The first non-blank row is the header. Every later
 row is checked against the layout: field count, required columns filled, whole numbers, decimal amounts,
-currency codes, dates. A row that fails any check is malformed; its reason names the file and line
-("inbox/a.tsv line 7: not valid utf-8 (byte 0xe9 at column 12)").
+currency codes, dates. A row that fails any check is malformed.
 
 Rows are grouped by the layout's order id column into one record per order (an order's rows need not be
 adjacent within a page). An order with any malformed row becomes ONE problem record holding all its rows, good
 and bad: half an order is never imported. A malformed row with no order id becomes a problem record of its own.
 A header that lacks a required column makes every row a problem record naming the missing columns; nothing is
 dropped silently.
+
+A record's `source` names the file and its lines ("inbox/a.csv lines 3-4"); its `problem` says only what is
+wrong, since the engine shows it after the source. A problem names its line only when the record spans several
+lines: "inbox/a.csv line 3: column 'quantity': 'two' is not a whole number", but "inbox/a.csv lines 3-4: line 4:
+column 'quantity': ...; order M-2 is quarantined whole: ...".
 
 Large files come as pages of at most `page_size` records, cut only where a new order starts. Rows of one order
 must then be adjacent across the cut: rows of an order met again after its page was handed out become a
@@ -64,15 +68,19 @@ def _decode_error(raw: bytes, encoding: str, exc: UnicodeDecodeError) -> str:
     return f"not valid {encoding} (byte 0x{raw[exc.start]:02x} at column {column})"
 
 
+Problem = tuple[int, str]  # (line number, what is wrong there)
+
+
 class _Group:
-    """The rows of one order so far; `bad` holds the first lines of its malformed rows."""
+    """The rows of one order so far; `bad` holds the first lines of its malformed rows and `problems` what is
+    wrong with them, by line."""
 
     __slots__ = ("bad", "problems", "rows", "spans")
 
     def __init__(self) -> None:
         self.rows: list[tuple[int, list[str]]] = []
         self.spans: list[tuple[int, int]] = []
-        self.problems: list[str] = []
+        self.problems: list[Problem] = []
         self.bad: set[int] = set()
 
 
@@ -103,7 +111,7 @@ class FileParser:
                 # backslashreplace keeps the offending bytes visible in the quarantined body (\xe9)
                 yield raw.decode(encoding, errors="backslashreplace")
 
-    def _rows(self, lines: Iterable[bytes]) -> Iterator[tuple[int, int, list[str], str | None]]:
+    def _rows(self, lines: Iterable[bytes]) -> Iterator[tuple[int, int, list[str], Problem | None]]:
         """(first line, last line, stripped fields, problem) for each non-blank row."""
         layout = self.layout
         reader = csv.reader(
@@ -120,14 +128,14 @@ class FileParser:
                 return
             except csv.Error as exc:
                 start, previous = previous + 1, reader.line_num
-                yield start, previous, [], f"line {start}: cannot split into fields ({exc})"
+                yield start, previous, [], (start, f"cannot split into fields ({exc})")
                 continue
             start, previous = previous + 1, reader.line_num
             problem = None
             if bad:
                 for number in range(start, previous + 1):
                     if number in bad:
-                        problem = f"line {number}: {bad.pop(number)}"
+                        problem = (number, bad.pop(number))
                         break
             if problem is None and (not fields or (len(fields) == 1 and not fields[0].strip())):
                 continue  # a blank line
@@ -144,7 +152,7 @@ class FileParser:
         for start, _end, fields, problem in rows:  # noqa: B007 - `start` is the header's line, used below
             header = fields
             if problem is not None:
-                file_problem = f"header {problem}; no row of this file can be read"
+                file_problem = f"header (line {problem[0]}): {problem[1]}; no row of this file can be read"
             break
         else:
             return []  # an empty file: nothing to import
@@ -168,22 +176,22 @@ class FileParser:
         handed_out: set[int] = set()  # hash() of order ids already in an earlier page: memory stays bounded
 
         for start, end, fields, problem in rows:
-            problems: list[str] = []
+            problems: list[Problem] = []
             if problem is not None:
                 problems.append(problem)
             elif len(fields) != width:
-                problems.append(f"line {start}: expected {width} fields, found {len(fields)}")
+                problems.append((start, f"expected {width} fields, found {len(fields)}"))
             elif file_problem is None:
                 for i, column, check, is_required in checks:
                     value = fields[i]
                     if not value:
                         if is_required:
-                            problems.append(f"line {start}: required column {column!r} is empty")
+                            problems.append((start, f"required column {column!r} is empty"))
                     elif check is not None:
                         try:
                             check(value)
                         except ValueError as exc:
-                            problems.append(f"line {start}: column {column!r}: {exc}")
+                            problems.append((start, f"column {column!r}: {exc}"))
             row = (start, fields)
 
             key = fields[group_index] if group_index is not None and group_index < len(fields) else ""
@@ -191,12 +199,11 @@ class FileParser:
                 key = f"#{start}"
             if not key or (handed_out and hash(key) in handed_out):
                 if key:
-                    problems.append(
-                        f"line {start}: order {key} was already read in an earlier page of this large file; rows "
-                        f"of one order must be adjacent in files of more than {self.page_size} orders"
-                    )
+                    problems.append((start, f"order {key} was already read in an earlier page of this large "
+                                     f"file; rows of one order must be adjacent in files of more than "
+                                     f"{self.page_size} orders"))  # fmt: skip
                 elif group_index is not None and not problems:
-                    problems.append(f"line {start}: order id column {layout.group_by!r} is empty")
+                    problems.append((start, f"order id column {layout.group_by!r} is empty"))
                 lone = _Group()
                 lone.rows.append(row)
                 lone.spans.append((start, end))
@@ -256,8 +263,10 @@ class FileParser:
         return RawRecord(stream=STREAM, source=source, body=self._body(rows), external_id=external_id)
 
     def _problem_record(self, key: str | None, group: _Group, file_problem: str | None) -> RawRecord:
-        problems = group.problems
-        reasons = ([file_problem] if file_problem else []) + problems[:MAX_REASONS]
+        spans, problems = group.spans, group.problems
+        several = len(spans) > 1 or spans[0][0] != spans[0][1]  # only then does a reason name its line
+        reasons = [file_problem] if file_problem else []
+        reasons += [f"line {line}: {text}" if several else text for line, text in problems[:MAX_REASONS]]
         if len(problems) > MAX_REASONS:
             reasons.append(f"and {len(problems) - MAX_REASONS} more")
         good = [span for span in group.spans if span[0] not in group.bad]
@@ -270,7 +279,7 @@ class FileParser:
             source=f"{self.label} {describe_lines(group.spans)}",
             body=self._body(group.rows),
             external_id=key if self.layout.group_by and key else None,
-            problem=f"{self.label} " + "; ".join(reasons),
+            problem="; ".join(reasons),
         )
 
 

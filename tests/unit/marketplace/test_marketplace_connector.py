@@ -113,7 +113,8 @@ def test_rows_of_an_order_met_again_after_its_page_are_a_problem_not_a_second_ha
     pages = list(make_connector(page_size=2).pull_orders(REQUEST))
     late = [r for p in pages for r in p.records if r.problem]
     assert len(late) == 1 and late[0].external_id == "O-1"
-    assert "line 5: order O-1 was already read in an earlier page" in late[0].problem
+    assert late[0].source == "inbox/scattered.csv line 5"
+    assert late[0].problem.startswith("order O-1 was already read in an earlier page")
 
 
 def stock(n: int, sku: str, quantity: int) -> StockUpdate:
