@@ -172,6 +172,7 @@ class MarketplaceConnector(Connector):
             layouts=self.layout,
             sku_map=self.context.sku_map,
             currency=self.settings.currency,
+            encoding=self.settings.encoding,
         )
 
     def inspect(self, filename: str, data: bytes, options: Mapping[str, str]) -> Iterator[RawRecord]:

@@ -102,7 +102,8 @@ def test_a_status_outside_the_map_holds_the_order_and_cancelled_voids_it(make_co
 @pytest.mark.parametrize(
     ("rows", "settings", "reason"),
     [
-        ([{**BASE, "quantity": "0"}], {}, "line 2: quantity must be positive, not 0"),
+        ([{**BASE, "quantity": "0"}], {}, "quantity must be positive, not 0"),  # one row: the source names it
+        ([BASE, {**BASE, "sku": "B", "quantity": "0"}], {}, "line 3: quantity must be positive, not 0"),
         ([{**BASE, "currency": ""}], {}, "no currency"),
         ([BASE, {**BASE, "sku": "B", "currency": "USD"}], {}, "different currencies: EUR, USD"),
         ([{**BASE, "ship_country": "Narnia"}], {}, "unknown ISO 3166 country code"),
