@@ -183,3 +183,35 @@ def test_replay_refuses_a_row_whose_field_count_is_not_the_headers(make_connecto
     body["rows"] = [[2, ["T-1", "2026-11-20", "MUG", "1", "", "EUR"]]]
     with pytest.raises(MappingError, match="required column 'unit_price' is empty"):
         connector.map_order(replace(record, body=json.dumps(body)))
+
+
+def test_through_the_engine_the_stray_line_is_quarantined_once_named_and_replays_after_the_fix(
+    make_connector: Make, root: Path, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from channelhub.store import open_database
+    from channelhub.store.tables import InboxRow, OrderRow
+    from channelhub.sync.pull import replay_quarantined, run_pull
+
+    (root / "inbox" / "a.csv").write_bytes(HEADER + row(2) + row(3, b'"Mug') + row(4))
+    db = open_database(f"sqlite:///{tmp_path / 'hub.db'}")
+    try:
+        report = run_pull(db, make_connector(), policies=(), overlap=timedelta(0))
+        assert (report.applied, report.quarantined, report.error) == (2, 1, "")
+        with db.transaction() as session:
+            reasons = session.scalars(select(InboxRow.reason).where(InboxRow.status == "quarantined")).all()
+        assert reasons == [
+            "inbox/a.csv line 3: unbalanced quote: a quoted field opened on this line is still open at the end of "
+            "the file"
+        ]
+        mappings = fixed_layout(tmp_path, **{"quoting: true": "quoting: false"})
+        fixed = MarketplaceConnector(
+            {"root": "root"}, ConnectorContext(channel="mp", base_dir=tmp_path, mapping_dirs=[mappings])
+        )
+        replayed = replay_quarantined(db, fixed)
+        assert (replayed.applied, replayed.quarantined) == (1, 0)
+        with db.transaction() as session:
+            assert sorted(session.scalars(select(OrderRow.external_id))) == ["R-00002", "R-00003", "R-00004"]
+    finally:
+        db.dispose()
