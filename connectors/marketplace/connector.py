@@ -10,6 +10,10 @@ What the engine must know:
   does no harm, while a hash on them would let a half-imported file be skipped as done.
 - When the engine skips a page because its content_hash was imported before, it must still call `on_committed`,
   or a file whose import committed just before a crash stays in the inbox and is re-read on every pull.
+- `on_committed` runs after the commit and may raise a ConnectorError from the move (processed/ that cannot be
+  created or written, named as the error's `where`). The import stands; the file stays in the inbox, and the
+  next pull skips it by its hash and calls `on_committed` again. A file that left the inbox meanwhile is not
+  an error (logged; nothing to move).
 - A problem record (`problem` set) is a malformed row or an order holding one; quarantine it as it is.
 - Outbound files are named from the idempotency keys, so a retried write replaces its own earlier file.
 """
@@ -28,7 +32,7 @@ from channelhub_connectors.marketplace.config import MarketplaceSettings
 from channelhub_connectors.marketplace.layouts import Layout, find_layout, layout_search_path
 from channelhub_connectors.marketplace.parser import FileParser, parse_all
 from channelhub_connectors.marketplace.sftp import SftpTransport
-from channelhub_connectors.marketplace.transport import FileTransport, LocalFolderTransport
+from channelhub_connectors.marketplace.transport import FileTransport, LocalFolderTransport, SourceMissing
 from pydantic import BaseModel
 
 from channelhub.errors import ConfigError, Fatal, Skippable
@@ -162,8 +166,17 @@ class MarketplaceConnector(Connector):
         )
 
     def _archive(self, name: str) -> None:
-        final = self.transport.move(self.settings.inbox, name, self.settings.processed)
-        log.info("channel %s: imported %s, moved to %s/%s", self.channel, name, self.settings.processed, final)
+        """Move an imported file to processed/ (the page's on_committed). A file no longer in the inbox (taken
+        away while it was imported) leaves nothing to move: that is logged, not an error. Other failures are the
+        transport's, naming the folder that failed; the import they follow is committed either way."""
+        s = self.settings
+        try:
+            final = self.transport.move(s.inbox, name, s.processed)
+        except SourceMissing:
+            log.info("channel %s: %s/%s left the inbox while it was imported; its orders are in, nothing to move",
+                     self.channel, s.inbox, name)  # fmt: skip
+            return
+        log.info("channel %s: imported %s, moved to %s/%s", self.channel, name, s.processed, final)
 
     def map_order(self, record: RawRecord) -> Order:
         return mapper.map_order(

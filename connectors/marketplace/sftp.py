@@ -7,7 +7,11 @@ Error table (what the engine does next):
     host key differs from known_hosts        Fatal   always: the server changed or someone is in between
     authentication refused                   Fatal
     missing file or folder, permission       Fatal
+    any other refusal the server sends       Retryable (SSH_FX_FAILURE says nothing more; the connection stays)
     socket error, timeout, EOF, SSHException Retryable (the connection is dropped; the next call reconnects)
+
+A move the server refuses with its generic failure (OpenSSH's answer to a rename across filesystems) is done
+as a copy through this connection, then a remove. Every error names the path that failed.
 
 No paramiko exception crosses the boundary; the password never appears in a message or a log line.
 """
@@ -29,6 +33,7 @@ from typing import BinaryIO
 import paramiko
 from channelhub_connectors.marketplace.transport import (
     READ_BUFFER,
+    SourceMissing,
     as_patterns,
     free_name,
     is_leftover,
@@ -204,6 +209,8 @@ class SftpTransport:
             return Fatal("no such file or folder on the server", where=where)
         if isinstance(exc, PermissionError):
             return Fatal("permission denied by the server", where=where)
+        if _server_refusal(exc):  # the server answered, the connection is fine
+            return Retryable(f"the server refused: {exc}", where=where)
         if isinstance(exc, EOFError | paramiko.SSHException | socket.timeout | OSError):
             self._drop()
             detail = str(exc) or type(exc).__name__
@@ -287,13 +294,89 @@ class SftpTransport:
             sftp.mkdir(folder)
 
     def move(self, src_dir: str, name: str, dst_dir: str) -> str:
-        with self._guard(self.location(src_dir, name)):
+        source, target = self._path(src_dir, name), self._path(dst_dir)
+        with self._guard(self.location(dst_dir)):
             sftp = self._session()
-            target = self._path(dst_dir)
             self._ensure_folder(sftp, target)
             final = free_name(name, set(sftp.listdir(target)))
-            sftp.rename(self._path(src_dir, name), posixpath.join(target, final))
+        destination = posixpath.join(target, final)
+        with self._guard(self.location(src_dir, name)):
+            try:
+                sftp.rename(source, destination)
+                return final
+            except FileNotFoundError:
+                if not self._present(sftp, source):
+                    raise SourceMissing("the file is no longer there", where=self.location(src_dir, name)) from None
+                raise Fatal("the folder is no longer there", where=self.location(dst_dir)) from None
+            except PermissionError:
+                raise self._refused(sftp, src_dir, dst_dir) from None
+            except OSError as exc:
+                if not _server_refusal(exc):
+                    raise
+        # The server refused the rename without saying why: SFTP's generic failure, OpenSSH's answer to a rename
+        # across filesystems. Copy the file over, then remove it.
+        self._copy_across(sftp, src_dir, name, dst_dir, final)
         return final
+
+    def _copy_across(self, sftp: paramiko.SFTPClient, src_dir: str, name: str, dst_dir: str, final: str) -> None:
+        """Copy under a temporary name, check the size, rename, then remove the source. A source that cannot be
+        removed takes its copy back with it, so the file is never in both folders."""
+        source, at_source = self._path(src_dir, name), self.location(src_dir, name)
+        destination, at_target = self._path(dst_dir, final), self.location(dst_dir)
+        temporary = posixpath.join(self._path(dst_dir), temporary_name(final))
+        try:
+            with self._guard(at_source):
+                reading = sftp.open(source, "rb")
+            with reading, self._guard(at_target), sftp.open(temporary, "wb") as out:
+                out.set_pipelined(True)
+                while True:
+                    with self._guard(at_source):
+                        chunk = reading.read(READ_BUFFER)
+                    if not chunk:
+                        break
+                    out.write(chunk)
+            with self._guard(at_target):
+                copied = sftp.stat(temporary).st_size
+            with self._guard(at_source):
+                size = sftp.stat(source).st_size
+            if copied != size:
+                raise Retryable(f"the copy to {at_target} holds {copied} of {size} bytes", where=at_source)
+            with self._guard(self.location(dst_dir, final)):
+                self._replace(sftp, temporary, destination)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                sftp.remove(temporary)
+            raise
+        with self._guard(self.location(src_dir)):
+            try:
+                sftp.remove(source)
+            except FileNotFoundError:
+                log.info("%s was removed by someone else while it was copied to %s", at_source, at_target)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    sftp.remove(destination)
+                raise
+
+    def _refused(self, sftp: paramiko.SFTPClient, src_dir: str, dst_dir: str) -> Fatal:
+        """A rename refused: the target folder's fault when a file cannot be created in it, else the source's."""
+        probe = posixpath.join(self._path(dst_dir), temporary_name("write-probe"))
+        try:
+            sftp.open(probe, "wb").close()
+        except Exception as exc:
+            detail = "permission denied by the server" if isinstance(exc, PermissionError) else f"refused: {exc}"
+            return Fatal(f"{detail} (cannot create a file in the folder)", where=self.location(dst_dir))
+        with contextlib.suppress(Exception):
+            sftp.remove(probe)
+        return Fatal("permission denied by the server (cannot remove the file from its folder)",
+                     where=self.location(src_dir))  # fmt: skip
+
+    @staticmethod
+    def _present(sftp: paramiko.SFTPClient, path: str) -> bool:
+        try:
+            sftp.stat(path)
+        except FileNotFoundError:
+            return False
+        return True
 
     def exists(self, directory: str, name: str) -> bool:
         with self._guard(self.location(directory, name)):
@@ -302,6 +385,12 @@ class SftpTransport:
             except FileNotFoundError:
                 return False
         return True
+
+
+def _server_refusal(exc: BaseException) -> bool:
+    """Whether paramiko raised an SFTP status the server sent without an errno (SSH_FX_FAILURE and the like):
+    its own plain IOError(text); connection failures are subclasses or carry an errno."""
+    return type(exc) is OSError and exc.errno is None
 
 
 class _GuardedReader(io.RawIOBase):
