@@ -35,7 +35,7 @@ from channelhub_connectors.marketplace.sftp import SftpTransport
 from channelhub_connectors.marketplace.transport import FileTransport, LocalFolderTransport, SourceMissing
 from pydantic import BaseModel
 
-from channelhub.errors import ConfigError, Fatal, Skippable
+from channelhub.errors import ConfigError, ConnectorError, Fatal, Skippable
 from channelhub.model.orders import Order
 from channelhub.ports import (
     BatchLimits,
@@ -123,6 +123,33 @@ class MarketplaceConnector(Connector):
             root=s.remote_root,
             timeout=s.timeout,
         )
+
+    def preflight(self) -> list[str]:
+        """What the first pull would refuse that can be known without the network, each problem naming the
+        setting and the path: over a local folder, a root or inbox that does not exist (or cannot be listed:
+        the same listing the pull does); over SFTP, a key_file or password_file that cannot be read, and a
+        known_hosts file that does not exist (unless allow_unknown_hosts) or cannot be read, by the very checks
+        the transport makes before it connects. processed/ and outbox/ are created when needed: no problem."""
+        transport = self.transport
+        if isinstance(transport, SftpTransport):
+            return [f"settings.{setting}: {problem}" for setting, problem in transport.local_problems()]
+        if isinstance(transport, LocalFolderTransport):
+            return self._local_folder_problems(transport)
+        return []
+
+    def _local_folder_problems(self, transport: LocalFolderTransport) -> list[str]:
+        root = transport.root
+        try:
+            if not root.is_dir():
+                what = f"{root} is not a folder" if root.exists() else f"folder {root} does not exist"
+                return [f"settings.root: {what}"]
+        except OSError as exc:
+            return [f"settings.root: cannot look at {root}: {exc.strerror or exc}"]
+        try:
+            transport.list_files(self.settings.inbox, self.settings.patterns)
+        except ConnectorError as exc:
+            return [f"settings.inbox: {exc}"]
+        return []
 
     # -- orders -----------------------------------------------------------------------------------------------
 

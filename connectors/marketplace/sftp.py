@@ -26,7 +26,7 @@ import logging
 import posixpath
 import socket
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -128,25 +128,18 @@ class SftpTransport:
                 return self._sftp
             self._drop()
         client = paramiko.SSHClient()
-        try:
-            client.load_host_keys(str(self.known_hosts))
-        except FileNotFoundError:
-            if not self.allow_unknown_hosts:
-                raise Fatal(
-                    f"known_hosts file {self.known_hosts} does not exist; add the server's host key there or set "
-                    "allow_unknown_hosts",
-                    where=f"sftp {self.address}",
-                ) from None
-        except (OSError, paramiko.SSHException) as exc:
-            where = f"sftp {self.address}"
-            raise Fatal(f"cannot read known_hosts file {self.known_hosts}: {exc}", where=where) from None
+        problem = self._known_hosts_problem(client.load_host_keys) or self._key_file_problem()
+        secret, password_problem = self._secret()
+        problem = problem or password_problem
+        if problem is not None:
+            raise Fatal(f"{problem[0]}: {problem[1]}", where=f"sftp {self.address}")
         client.set_missing_host_key_policy(_AcceptUnknown() if self.allow_unknown_hosts else _RejectUnknown())
         try:
             client.connect(
                 self.host,
                 port=self.port,
                 username=self.username,
-                password=self._secret(),
+                password=secret,
                 key_filename=str(self._key_file) if self._key_file else None,
                 passphrase=self._key_passphrase.get_secret_value() if self._key_passphrase else None,
                 timeout=self.timeout,
@@ -168,15 +161,53 @@ class SftpTransport:
         self._client, self._sftp = client, sftp
         return sftp
 
-    def _secret(self) -> str | None:
-        if self._password is not None:
-            return self._password.get_secret_value()
-        if self._password_file is not None:
-            try:
-                return self._password_file.read_text(encoding="utf-8").rstrip("\r\n")
-            except OSError as exc:
-                raise Fatal(f"cannot read password_file {self._password_file}: {exc.strerror}") from None
+    # -- local files: what connecting needs before it reaches the network ------------------------------------
+    # Each check returns None or (setting, what is wrong, naming the path). _session refuses on the first;
+    # local_problems() lists them all, for the connector's preflight: the same checks, so a preflight that
+    # passes means connecting will not refuse for these files.
+
+    def local_problems(self) -> list[tuple[str, str]]:
+        """Every problem with known_hosts, key_file and password_file that connecting would refuse on."""
+        found = [self._known_hosts_problem(paramiko.HostKeys().load), self._key_file_problem(), self._secret()[1]]
+        return [problem for problem in found if problem is not None]
+
+    def _known_hosts_problem(self, load: Callable[[str], None]) -> tuple[str, str] | None:
+        """Load known_hosts with `load`: a missing file is a problem unless allow_unknown_hosts; an unreadable one
+        always is."""
+        try:
+            load(str(self.known_hosts))
+        except FileNotFoundError:
+            if not self.allow_unknown_hosts:
+                return "known_hosts", (f"{self.known_hosts} does not exist; add the server's host key there or set "
+                                       "allow_unknown_hosts")  # fmt: skip
+        except (OSError, ValueError, paramiko.SSHException) as exc:
+            return "known_hosts", f"cannot read {self.known_hosts}: {_reason(exc)}"
         return None
+
+    def _key_file_problem(self) -> tuple[str, str] | None:
+        """paramiko reads the key only once connected and lets a read error through as if it came from the
+        server: read it first, here."""
+        if self._key_file is None:
+            return None
+        try:
+            with open(self._key_file, "rb") as key:
+                key.read()
+        except OSError as exc:
+            return "key_file", f"cannot read {self._key_file}: {_reason(exc)}"
+        return None
+
+    def _secret(self) -> tuple[str | None, tuple[str, str] | None]:
+        """(the password to log in with, or None; the password_file's problem, or None)."""
+        if self._password is not None:
+            return self._password.get_secret_value(), None
+        if self._password_file is None:
+            return None, None
+        try:
+            return self._password_file.read_text(encoding="utf-8").rstrip("\r\n"), None
+        except OSError as exc:
+            return None, ("password_file", f"cannot read {self._password_file}: {_reason(exc)}")
+        except UnicodeDecodeError:
+            return None, ("password_file", f"{self._password_file} is not UTF-8 text")
 
     def _drop(self) -> None:
         client, self._client, self._sftp = self._client, None, None
@@ -385,6 +416,10 @@ class SftpTransport:
             except FileNotFoundError:
                 return False
         return True
+
+
+def _reason(exc: BaseException) -> str:
+    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc) or type(exc).__name__
 
 
 def _server_refusal(exc: BaseException) -> bool:

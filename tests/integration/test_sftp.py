@@ -392,3 +392,46 @@ def test_a_file_gone_from_the_inbox_while_it_was_imported_is_not_an_error(
         assert list((server.root / "mp" / "processed").iterdir()) == []
     finally:
         mp.close()
+
+
+def sftp_settings(tmp_path: Path, port: int, **settings: Any) -> MarketplaceConnector:
+    values = {"transport": "sftp", "host": "127.0.0.1", "port": port, "username": USER, "timeout": 5, **settings}
+    return MarketplaceConnector(values, ConnectorContext(channel="mp-sftp", base_dir=tmp_path))
+
+
+def test_preflight_finds_unreadable_login_files_without_the_network(tmp_path: Path) -> None:
+    key = tmp_path / "id_ed25519"
+    key.write_text(asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode())
+    hosts = tmp_path / "known_hosts"
+    hosts.write_text("")
+    secret = tmp_path / "password.txt"
+    secret.write_text(PASSWORD + "\n")
+    port = 9  # nothing listens there, and nothing may be tried: preflight stays off the network
+
+    fine = sftp_settings(tmp_path, port, key_file="id_ed25519", password_file="password.txt", known_hosts="known_hosts")
+    assert fine.preflight() == []
+
+    broken = sftp_settings(tmp_path, port, key_file="keys/gone", password_file="nope.txt", known_hosts="no_hosts")
+    assert broken.preflight() == [
+        f"settings.known_hosts: {tmp_path / 'no_hosts'} does not exist; add the server's host key there or set "
+        "allow_unknown_hosts",
+        f"settings.key_file: cannot read {tmp_path / 'keys' / 'gone'}: No such file or directory",
+        f"settings.password_file: cannot read {tmp_path / 'nope.txt'}: No such file or directory",
+    ]
+    # A password given inline is used instead of the file, and unknown hosts may be allowed: then neither counts.
+    lenient = sftp_settings(tmp_path, port, password="x", password_file="nope.txt", known_hosts="no_hosts",
+                            allow_unknown_hosts=True)  # fmt: skip
+    assert lenient.preflight() == []
+    (tmp_path / "hosts_dir").mkdir()
+    unreadable = sftp_settings(tmp_path, port, password="x", known_hosts="hosts_dir", allow_unknown_hosts=True)
+    assert unreadable.preflight() == [f"settings.known_hosts: cannot read {tmp_path / 'hosts_dir'}: Is a directory"]
+
+
+def test_an_unreadable_key_file_is_fatal_naming_it_before_any_connection(
+    server: SftpServer, tmp_path: Path, known_hosts: Path
+) -> None:
+    mp = connector(server, tmp_path, known_hosts, password=None, key_file="missing_key")
+    with pytest.raises(Fatal) as caught:
+        list(mp.pull_orders(REQUEST))
+    assert caught.value.message == f"key_file: cannot read {tmp_path / 'missing_key'}: No such file or directory"
+    assert mp.preflight() == [f"settings.{caught.value.message}"]
