@@ -36,6 +36,7 @@ from channelhub_connectors.marketplace.transport import FileTransport, LocalFold
 from pydantic import BaseModel
 
 from channelhub.errors import ConfigError, ConnectorError, Fatal, Skippable
+from channelhub.model.money import check_currency
 from channelhub.model.orders import Order
 from channelhub.ports import (
     BatchLimits,
@@ -75,13 +76,22 @@ class MarketplaceConnector(Connector):
         self.transport: FileTransport = context.transport if context.transport is not None else self._transport()
 
     @classmethod
-    def for_inspection(cls, layout: str | None = None, mapping_dirs: Sequence[Path] = ()) -> MarketplaceConnector:
+    def for_inspection(
+        cls, layout: str | None = None, mapping_dirs: Sequence[Path] = (), currency: str | None = None
+    ) -> MarketplaceConnector:
         """An instance for `channelhub inspect`: default settings, a local folder transport on the current
-        directory (never used to read or write: inspect works on the bytes it is given), no network."""
+        directory (never used to read or write: inspect works on the bytes it is given), no network.
+
+        `currency` is the channel's `currency` setting (checked the same way): the currency of files whose rows
+        carry none, such as Amazon's unshipped-orders report. ConfigError for an unknown layout or currency."""
+        try:
+            settings = MarketplaceSettings(currency=None if currency is None else check_currency(currency))
+        except ValueError as exc:  # the setting's own check, without pydantic's wording around it
+            raise ConfigError(str(exc), where="inspect: currency") from None
         context = ConnectorContext(
             channel="inspect", mapping_dirs=mapping_dirs, transport=LocalFolderTransport(Path.cwd())
         )
-        connector = cls(MarketplaceSettings(), context)
+        connector = cls(settings, context)
         if layout is not None:
             connector.layout(layout)  # an unknown name fails here, before any file is read
             connector._inspect_layout = layout
