@@ -113,22 +113,25 @@ class SftpTransport:
         folder = self._path(directory)
         temporary = posixpath.join(folder, temporary_name(name))
         final = posixpath.join(folder, name)
-        with self._guard(self.location(directory, name)):
+        at_folder = self.location(directory)
+        with self._guard(at_folder):  # the folder: it cannot be created, or a file cannot be written in it
             sftp = self.session.sftp()
             self._ensure_folder(sftp, folder)
-            try:
-                with sftp.open(temporary, "wb") as handle:
-                    handle.set_pipelined(True)
-                    handle.write(data)
+        try:
+            with self._guard(at_folder), sftp.open(temporary, "wb") as handle:
+                handle.set_pipelined(True)
+                handle.write(data)
+            with self._guard(self.location(directory, name)):
                 self._replace(sftp, temporary, final)
-                for leftover in sftp.listdir(folder):
-                    if is_leftover(leftover, name):
-                        with contextlib.suppress(FileNotFoundError):
-                            sftp.remove(posixpath.join(folder, leftover))
-            except Exception:
-                with contextlib.suppress(Exception):
-                    sftp.remove(temporary)
-                raise
+        except Exception:
+            with contextlib.suppress(Exception):
+                sftp.remove(temporary)
+            raise
+        with self._guard(at_folder):
+            for leftover in sftp.listdir(folder):
+                if is_leftover(leftover, name):
+                    with contextlib.suppress(FileNotFoundError):
+                        sftp.remove(posixpath.join(folder, leftover))
 
     @staticmethod
     def _replace(sftp: paramiko.SFTPClient, source: str, target: str) -> None:

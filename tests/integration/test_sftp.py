@@ -435,3 +435,14 @@ def test_an_unreadable_key_file_is_fatal_naming_it_before_any_connection(
         list(mp.pull_orders(REQUEST))
     assert caught.value.message == f"key_file: cannot read {tmp_path / 'missing_key'}: No such file or directory"
     assert mp.preflight() == [f"settings.{caught.value.message}"]
+
+
+def test_an_outbox_the_server_refuses_is_named(server: SftpServer, tmp_path: Path, known_hosts: Path) -> None:
+    server.behaviour.refuse_writes_in = b"/mp/outbox"
+    mp = connector(server, tmp_path, known_hosts)
+    try:
+        with pytest.raises(Fatal, match="permission denied by the server") as caught:
+            mp.push_stock([StockUpdate(sku="MUG-RED", quantity=4, idempotency_key="k1")])
+        assert caught.value.where == f"sftp://{USER}@127.0.0.1:{server.port}//mp/outbox"
+    finally:
+        mp.close()

@@ -141,3 +141,14 @@ def test_a_file_removed_from_the_inbox_while_it_was_imported_leaves_nothing_to_m
         page.on_committed()  # type: ignore[misc]
     assert "inbox/orders.csv left the inbox while it was imported" in caplog.text
     assert list((root / "processed").iterdir()) == []
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_an_outbox_that_refuses_a_feed_is_named(make_connector: Make, root: Path, exists: bool) -> None:
+    from channelhub.ports import StockUpdate
+
+    if exists:
+        (root / "outbox").mkdir()
+    with read_only(root / "outbox" if exists else root), pytest.raises(Fatal) as caught:
+        make_connector().push_stock([StockUpdate(sku="MUG", quantity=1, idempotency_key="k1")])
+    assert caught.value.where == str(root / "outbox")
