@@ -8,9 +8,9 @@ amounts, currency codes, dates. A row that fails any check is malformed.
 
 Rows are grouped by the layout's order id column into one record per order (an order's rows need not be
 adjacent within a page). An order with any malformed row becomes ONE problem record holding all its rows, good
-and bad: half an order is never imported. A malformed row with no order id becomes a problem record of its own.
-A header that lacks a required column makes every row a problem record naming the missing columns; nothing is
-dropped silently.
+and bad: half an order is never imported. A row with no order id (or none that can be one: longer than the
+store keeps) becomes a problem record of its own. A header that lacks a required column makes every row a
+problem record naming the missing columns; nothing is dropped silently.
 
 A record's `source` names the file and its lines ("inbox/a.csv lines 3-4"); its `problem` says only what is
 wrong, since the engine shows it after the source. A problem names its line only when the record spans several
