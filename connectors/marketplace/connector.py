@@ -31,6 +31,7 @@ from channelhub_connectors.marketplace import mapper, writer
 from channelhub_connectors.marketplace.config import MarketplaceSettings
 from channelhub_connectors.marketplace.layouts import Layout, find_layout, layout_search_path
 from channelhub_connectors.marketplace.parser import FileParser, parse_all
+from channelhub_connectors.marketplace.rows import read_lines
 from channelhub_connectors.marketplace.sftp import SftpTransport
 from channelhub_connectors.marketplace.transport import FileTransport, LocalFolderTransport, SourceMissing
 from pydantic import BaseModel
@@ -180,13 +181,7 @@ class MarketplaceConnector(Connector):
                             page_size=s.page_size)  # fmt: skip
         part = 0
         with self.transport.open_read(s.inbox, name) as stream:
-
-            def hashed_lines() -> Iterator[bytes]:
-                for raw in stream:
-                    digest.update(raw)
-                    yield raw
-
-            pages = parser.pages(hashed_lines())
+            pages = parser.pages(read_lines(stream, digest.update))
             while True:
                 try:
                     records = next(pages)

@@ -32,7 +32,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 
 from channelhub_connectors.marketplace import body
 from channelhub_connectors.marketplace.layouts import Layout
-from channelhub_connectors.marketplace.rows import Problem, Raw, Row, RowSplitter
+from channelhub_connectors.marketplace.rows import Problem, Raw, Row, RowSplitter, read_lines
 from channelhub_connectors.marketplace.values import checker
 
 from channelhub.ports import RawRecord
@@ -259,7 +259,7 @@ class FileParser:
 def parse_all(data: bytes, *, label: str, layout: Layout, encoding: str) -> Iterator[RawRecord]:
     """Every record of a file held in memory (for `channelhub inspect`)."""
     parser = FileParser(label=label, layout=layout, encoding=encoding, page_size=1 << 30)
-    pages = parser.pages(io.BytesIO(data))
+    pages = parser.pages(read_lines(io.BytesIO(data)))
     while True:
         try:
             yield from next(pages)

@@ -15,7 +15,9 @@ text of each physical line it covers (`Raw`: the line as decoded, or its exact b
 encoding), so a malformed one can be kept whole and split again once its layout is fixed.
 
 Lines are decoded strictly, one at a time; a line that is not valid in the encoding is still split (its bad
-bytes shown as \\xNN) and its row carries the problem. Blank rows are skipped.
+bytes shown as \\xNN) and its row carries the problem. Blank rows are skipped. Memory stays bounded: a physical
+line longer than 16 MiB is read (and kept) as its first 16 MiB only (`read_lines`); the file itself stays whole
+where it is moved.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ import codecs
 import csv
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from channelhub_connectors.marketplace.layouts import Layout
 
 MAX_LINES = 100  # a quoted field may break lines (addresses, gift notes), never for a hundred lines
 MAX_BYTES = 128 * 1024  # csv's own default field limit, now counted per row by us with a clear reason
+
+MAX_LINE_KEPT = 16 * 1024 * 1024  # of a longer physical line, only this much is read into memory and kept
 
 Raw = str | bytes  # a physical line as decoded, or its exact bytes when it is not valid in the encoding
 Problem = tuple[int, str]  # (line number, what is wrong there)
@@ -49,6 +53,27 @@ class _Broken(Exception):
 def _decode_error(raw: bytes, encoding: str, exc: UnicodeDecodeError) -> str:
     column = len(raw[: exc.start].decode(encoding, errors="replace")) + 1
     return f"not valid {encoding} (byte 0x{raw[exc.start]:02x} at column {column})"
+
+
+def read_lines(
+    stream: BinaryIO, seen: Callable[[bytes], object] = lambda chunk: None, limit: int = MAX_LINE_KEPT
+) -> Iterator[bytes]:
+    """The stream's physical lines (line break kept), each at most `limit` bytes, so memory stays bounded even
+    for a file without line breaks: of a longer line only its first `limit` bytes come (the rest is read and
+    passed over). `seen` gets every byte read, in order, the passed-over ones too (for the file's hash)."""
+    readline = stream.readline
+    while True:
+        line = readline(limit)
+        if not line:
+            return
+        seen(line)
+        if len(line) == limit and not line.endswith(b"\n"):
+            while True:  # the rest of an over-long line
+                rest = readline(limit)
+                seen(rest)
+                if not rest or rest.endswith(b"\n"):
+                    break
+        yield line
 
 
 def ensure_field_limit(max_bytes: int) -> None:

@@ -215,3 +215,26 @@ def test_through_the_engine_the_stray_line_is_quarantined_once_named_and_replays
             assert sorted(session.scalars(select(OrderRow.external_id))) == ["R-00002", "R-00003", "R-00004"]
     finally:
         db.dispose()
+
+
+def test_a_line_of_20_mib_is_read_as_its_first_16_mib_and_the_rows_after_it_import(
+    make_connector: Make, root: Path
+) -> None:
+    import hashlib
+
+    from channelhub_connectors.marketplace.rows import MAX_LINE_KEPT
+
+    endless = b"R-00003,2026-11-20,1,SKU-3," + b"z" * (20 * 1024 * 1024) + b",1,9.50,EUR\n"
+    data = HEADER + row(2) + endless + row(4) + row(5)
+    (root / "inbox" / "a.csv").write_bytes(data)
+    pages = list(make_connector().pull_orders(REQUEST))
+    records = {r.external_id: r for page in pages for r in page.records}
+    assert {k: r.source for k, r in records.items() if r.problem} == {"R-00003": "inbox/a.csv line 3"}
+    ((line, (kept,)),) = raw_lines(records["R-00003"])
+    assert line == 3 and kept == endless[:MAX_LINE_KEPT].decode()  # memory bounded: not the whole line
+    assert {k: r.source for k, r in records.items() if not r.problem} == {
+        "R-00002": "inbox/a.csv line 2",
+        "R-00004": "inbox/a.csv line 4",
+        "R-00005": "inbox/a.csv line 5",
+    }
+    assert pages[-1].content_hash == hashlib.sha256(data).hexdigest()  # every byte counted, the cut ones too
