@@ -10,6 +10,10 @@ What the engine must know:
   does no harm, while a hash on them would let a half-imported file be skipped as done.
 - When the engine skips a page because its content_hash was imported before, it must still call `on_committed`,
   or a file whose import committed just before a crash stays in the inbox and is re-read on every pull.
+- `on_committed` runs after the commit and may raise a ConnectorError from the move (processed/ that cannot be
+  created or written, named as the error's `where`). The import stands; the file stays in the inbox, and the
+  next pull skips it by its hash and calls `on_committed` again. A file that left the inbox meanwhile is not
+  an error (logged; nothing to move).
 - A problem record (`problem` set) is a malformed row or an order holding one; quarantine it as it is.
 - Outbound files are named from the idempotency keys, so a retried write replaces its own earlier file.
 """
@@ -27,11 +31,13 @@ from channelhub_connectors.marketplace import mapper, writer
 from channelhub_connectors.marketplace.config import MarketplaceSettings
 from channelhub_connectors.marketplace.layouts import Layout, find_layout, layout_search_path
 from channelhub_connectors.marketplace.parser import FileParser, parse_all
+from channelhub_connectors.marketplace.rows import read_lines
 from channelhub_connectors.marketplace.sftp import SftpTransport
-from channelhub_connectors.marketplace.transport import FileTransport, LocalFolderTransport
+from channelhub_connectors.marketplace.transport import FileTransport, LocalFolderTransport, SourceMissing
 from pydantic import BaseModel
 
-from channelhub.errors import ConfigError, Fatal, Skippable
+from channelhub.errors import ConfigError, ConnectorError, Fatal, Skippable
+from channelhub.model.money import check_currency
 from channelhub.model.orders import Order
 from channelhub.ports import (
     BatchLimits,
@@ -71,13 +77,22 @@ class MarketplaceConnector(Connector):
         self.transport: FileTransport = context.transport if context.transport is not None else self._transport()
 
     @classmethod
-    def for_inspection(cls, layout: str | None = None, mapping_dirs: Sequence[Path] = ()) -> MarketplaceConnector:
+    def for_inspection(
+        cls, layout: str | None = None, mapping_dirs: Sequence[Path] = (), currency: str | None = None
+    ) -> MarketplaceConnector:
         """An instance for `channelhub inspect`: default settings, a local folder transport on the current
-        directory (never used to read or write: inspect works on the bytes it is given), no network."""
+        directory (never used to read or write: inspect works on the bytes it is given), no network.
+
+        `currency` is the channel's `currency` setting (checked the same way): the currency of files whose rows
+        carry none, such as Amazon's unshipped-orders report. ConfigError for an unknown layout or currency."""
+        try:
+            settings = MarketplaceSettings(currency=None if currency is None else check_currency(currency))
+        except ValueError as exc:  # the setting's own check, without pydantic's wording around it
+            raise ConfigError(str(exc), where="inspect: currency") from None
         context = ConnectorContext(
             channel="inspect", mapping_dirs=mapping_dirs, transport=LocalFolderTransport(Path.cwd())
         )
-        connector = cls(MarketplaceSettings(), context)
+        connector = cls(settings, context)
         if layout is not None:
             connector.layout(layout)  # an unknown name fails here, before any file is read
             connector._inspect_layout = layout
@@ -120,6 +135,33 @@ class MarketplaceConnector(Connector):
             timeout=s.timeout,
         )
 
+    def preflight(self) -> list[str]:
+        """What the first pull would refuse that can be known without the network, each problem naming the
+        setting and the path: over a local folder, a root or inbox that does not exist (or cannot be listed:
+        the same listing the pull does); over SFTP, a key_file or password_file that cannot be read, and a
+        known_hosts file that does not exist (unless allow_unknown_hosts) or cannot be read, by the very checks
+        the transport makes before it connects. processed/ and outbox/ are created when needed: no problem."""
+        transport = self.transport
+        if isinstance(transport, SftpTransport):
+            return [f"settings.{setting}: {problem}" for setting, problem in transport.local_problems()]
+        if isinstance(transport, LocalFolderTransport):
+            return self._local_folder_problems(transport)
+        return []
+
+    def _local_folder_problems(self, transport: LocalFolderTransport) -> list[str]:
+        root = transport.root
+        try:
+            if not root.is_dir():
+                what = f"{root} is not a folder" if root.exists() else f"folder {root} does not exist"
+                return [f"settings.root: {what}"]
+        except OSError as exc:
+            return [f"settings.root: cannot look at {root}: {exc.strerror or exc}"]
+        try:
+            transport.list_files(self.settings.inbox, self.settings.patterns)
+        except ConnectorError as exc:
+            return [f"settings.inbox: {exc}"]
+        return []
+
     # -- orders -----------------------------------------------------------------------------------------------
 
     def pull_orders(self, request: PullRequest) -> Iterator[PulledPage]:
@@ -139,13 +181,7 @@ class MarketplaceConnector(Connector):
                             page_size=s.page_size)  # fmt: skip
         part = 0
         with self.transport.open_read(s.inbox, name) as stream:
-
-            def hashed_lines() -> Iterator[bytes]:
-                for raw in stream:
-                    digest.update(raw)
-                    yield raw
-
-            pages = parser.pages(hashed_lines())
+            pages = parser.pages(read_lines(stream, digest.update))
             while True:
                 try:
                     records = next(pages)
@@ -162,8 +198,17 @@ class MarketplaceConnector(Connector):
         )
 
     def _archive(self, name: str) -> None:
-        final = self.transport.move(self.settings.inbox, name, self.settings.processed)
-        log.info("channel %s: imported %s, moved to %s/%s", self.channel, name, self.settings.processed, final)
+        """Move an imported file to processed/ (the page's on_committed). A file no longer in the inbox (taken
+        away while it was imported) leaves nothing to move: that is logged, not an error. Other failures are the
+        transport's, naming the folder that failed; the import they follow is committed either way."""
+        s = self.settings
+        try:
+            final = self.transport.move(s.inbox, name, s.processed)
+        except SourceMissing:
+            log.info("channel %s: %s/%s left the inbox while it was imported; its orders are in, nothing to move",
+                     self.channel, s.inbox, name)  # fmt: skip
+            return
+        log.info("channel %s: imported %s, moved to %s/%s", self.channel, name, s.processed, final)
 
     def map_order(self, record: RawRecord) -> Order:
         return mapper.map_order(
@@ -172,6 +217,7 @@ class MarketplaceConnector(Connector):
             layouts=self.layout,
             sku_map=self.context.sku_map,
             currency=self.settings.currency,
+            encoding=self.settings.encoding,
         )
 
     def inspect(self, filename: str, data: bytes, options: Mapping[str, str]) -> Iterator[RawRecord]:

@@ -2,6 +2,9 @@
 
 Rules, in the words of the layouts:
 
+- The rows are read from the record's body (`body.BodyRows`): a problem record being replayed is split again
+  from the raw lines it keeps, with the layout as it is now, and a row the parser would refuse (a field count
+  that is not the header's, an empty required column) is a MappingError, never a short order.
 - One OrderLine per row. Its external id is the row's `line_id`, else the SKU (or `<sku>#<n>` when an order
   repeats a SKU). Its SKU is the channel SKU mapped through the channel's SKU map.
 - Unit price: `unit_price`; else `line_price / quantity` (Amazon's item-price is the line's price); else 0 (the
@@ -15,16 +18,19 @@ Rules, in the words of the layouts:
   for marketplace files: the marketplace took the payment). A word the map lacks puts the order on hold with the
   reason. "cancelled" means a voided payment and a cancelled order.
 - Fields mapped to `extra.<name>` land in Order.extra: one value when every row agrees, else per line id.
+- A reason names its line ("line 7: ...") only when the record has several rows; the engine shows it after the
+  record's source, which names the lines.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from channelhub_connectors.marketplace import body as bodies
+from channelhub_connectors.marketplace.body import BodyRows, RowRefused
 from channelhub_connectors.marketplace.layouts import EXTRA_PREFIX, Layout
 from channelhub_connectors.marketplace.values import parse_currency, parse_datetime, parse_decimal, parse_int
 from pydantic import ValidationError
@@ -36,88 +42,6 @@ from channelhub.ports import RawRecord
 ZERO = Decimal(0)
 
 
-class _Rows:
-    """The record's rows as {canonical field: stripped text} (empty text where a row has none), with their lines.
-
-    Reads the parser's body (`columns` once, then each row's fields as a list) and the older form that named
-    every column in every row ({"line", "values": {column: text}}), so inbox rows stored before still replay.
-    """
-
-    def __init__(self, body: dict[str, Any], layout: Layout) -> None:
-        self.lines: list[int] = []
-        self.values: list[dict[str, str]] = []
-        # Whether the layout maps any column to Order.extra (most do not: then no row is searched for one).
-        self.extras = _has_extras(layout)
-        columns = body.get("columns")
-        if columns is None:
-            self._named_rows(body["rows"], layout)
-            return
-        names = _names(layout, columns)
-        for line, fields in body["rows"]:
-            self.lines.append(int(line))
-            values: dict[str | None, str]
-            try:  # the parser's fields: text, already stripped ("".join refuses anything but text)
-                "".join(fields)
-                values = dict(zip(names, fields))  # noqa: B905 - a short or long row keeps what it has
-            except TypeError:  # written some other way: take any value as text
-                values = {name: _text(value) for name, value in zip(names, fields)}  # noqa: B905
-            values.pop(None, None)  # the header's columns the layout does not map
-            self.values.append(values)  # type: ignore[arg-type]  # no None key left
-
-    def _named_rows(self, rows: list[dict[str, Any]], layout: Layout) -> None:
-        columns = layout.columns.items()
-        for row in rows:
-            raw = row["values"]
-            self.lines.append(int(row["line"]))
-            values = {name: _text(raw.get(column)) for column, name in columns}
-            self.values.append({name: value for name, value in values.items() if value})
-
-    def first(self, name: str) -> str:
-        for values in self.values:
-            if values.get(name):
-                return values[name]
-        return ""
-
-
-def _has_extras(layout: Layout) -> bool:
-    found = _EXTRAS.get(id(layout))
-    if found is None or found[0] is not layout:
-        if len(_EXTRAS) > 64:
-            _EXTRAS.clear()
-        found = _EXTRAS[id(layout)] = (layout, any(name.startswith(EXTRA_PREFIX) for name in layout.columns.values()))
-    return found[1]
-
-
-_EXTRAS: dict[int, tuple[Layout, bool]] = {}
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
-
-
-# (id(layout), header) -> (layout, the canonical name of each header column, None where the layout maps none):
-# built once per file instead of once per row. The layout is kept in the entry so a recycled id never matches.
-_NAMES: dict[tuple[int, tuple[str, ...]], tuple[Layout, list[str | None]]] = {}
-
-
-def _names(layout: Layout, columns: list[str]) -> list[str | None]:
-    key = (id(layout), tuple(columns))
-    cached = _NAMES.get(key)
-    if cached is not None and cached[0] is layout:
-        return cached[1]
-    names: list[str | None] = []
-    seen: set[str] = set()
-    for column in columns:
-        name = layout.columns.get(str(column))
-        names.append(name if name is not None and name not in seen else None)  # a repeated column: the first
-        if name is not None:
-            seen.add(name)
-    if len(_NAMES) > 64:
-        _NAMES.clear()
-    _NAMES[key] = (layout, names)
-    return names
-
-
 def map_order(
     record: RawRecord,
     *,
@@ -125,21 +49,27 @@ def map_order(
     layouts: Callable[[str], Layout],
     sku_map: Mapping[str, str],
     currency: str | None,
+    encoding: str = "utf-8",
 ) -> Order:
-    """Map one record; MappingError (where = the record's source) when it cannot be."""
+    """Map one record; MappingError (where = the record's source) when it cannot be.
+
+    `encoding` decodes the raw lines a problem record keeps as bytes (they were not valid in the encoding of the
+    channel when it was read; a replay after fixing the setting reads them in the new one)."""
     where = record.source
     if record.problem:
         raise MappingError(record.problem, where=where)
     try:
-        body = json.loads(record.body)
+        body = bodies.loads(record.body)
         layout = layouts(str(body["layout"]))
-        rows = _Rows(body, layout)
+        if layout.kind != "orders":
+            raise MappingError(f"layout {layout.name!r} describes {layout.kind}, not orders", where=where)
+        rows = BodyRows(body, layout, encoding)
     except ConfigError as exc:
         raise MappingError(f"cannot map with this record's layout: {exc}", where=where) from None
+    except RowRefused as exc:
+        raise MappingError(str(exc), where=where) from None
     except (ValueError, KeyError, TypeError) as exc:
         raise MappingError(f"not a marketplace order record ({exc})", where=where) from None
-    if layout.kind != "orders":
-        raise MappingError(f"layout {layout.name!r} describes {layout.kind}, not orders", where=where)
     if not rows.values:
         raise MappingError("the record holds no rows", where=where)
     try:
@@ -153,7 +83,7 @@ def map_order(
         raise MappingError(str(exc), where=where) from None
 
 
-def _build(rows: _Rows, layout: Layout, *, channel: str, sku_map: Mapping[str, str], currency: str | None) -> Order:
+def _build(rows: BodyRows, layout: Layout, *, channel: str, sku_map: Mapping[str, str], currency: str | None) -> Order:
     # The order is assembled as plain data and validated by ONE Order.model_validate call: the same checks as
     # constructing each nested model, without a Python-level constructor call per MoneyBag and line.
     code = _currency(rows, layout, currency)
@@ -179,21 +109,24 @@ def _build(rows: _Rows, layout: Layout, *, channel: str, sku_map: Mapping[str, s
     for line_number, values in zip(rows.lines, rows.values, strict=True):
         channel_sku = values.get("sku", "")
         if not channel_sku:
-            raise ValueError(f"line {line_number}: no sku")
-        quantity = parse_int(values.get("quantity", "") or "0")
+            raise ValueError(f"{rows.at(line_number)}no sku")
+        try:
+            quantity = parse_int(values.get("quantity", "") or "0")
+        except ValueError as exc:
+            raise ValueError(f"{rows.at(line_number)}quantity: {exc}") from None
         if quantity <= 0:
-            raise ValueError(f"line {line_number}: quantity must be positive, not {quantity}")
+            raise ValueError(f"{rows.at(line_number)}quantity must be positive, not {quantity}")
         # Empty cells (most optional amounts of most rows) are skipped without a call.
         get = values.get
-        line_price = _amount(text, "line_price", line_number) if (text := get("line_price")) else None
-        unit_price = _amount(text, "unit_price", line_number) if (text := get("unit_price")) else None
+        line_price = _amount(text, "line_price", rows, line_number) if (text := get("line_price")) else None
+        unit_price = _amount(text, "unit_price", rows, line_number) if (text := get("unit_price")) else None
         if unit_price is None:
             unit_price = line_price / quantity if line_price is not None else ZERO
         line_total = line_price if line_price is not None else unit_price * quantity
-        tax = _amount(text, "line_tax", line_number) if (text := get("line_tax")) else None
-        discount = _amount(text, "line_discount", line_number) if (text := get("line_discount")) else None
-        shipping = _amount(text, "shipping_price", line_number) if (text := get("shipping_price")) else None
-        shipping_tax = _amount(text, "shipping_tax", line_number) if (text := get("shipping_tax")) else None
+        tax = _amount(text, "line_tax", rows, line_number) if (text := get("line_tax")) else None
+        discount = _amount(text, "line_discount", rows, line_number) if (text := get("line_discount")) else None
+        shipping = _amount(text, "shipping_price", rows, line_number) if (text := get("shipping_price")) else None
+        shipping_tax = _amount(text, "shipping_tax", rows, line_number) if (text := get("shipping_tax")) else None
         subtotal += line_total
         if tax is not None:
             line_tax_total += tax
@@ -224,7 +157,7 @@ def _build(rows: _Rows, layout: Layout, *, channel: str, sku_map: Mapping[str, s
         shipping_lines = ({"title": rows.first("ship_service"), "price": bag(shipping_total), "taxes": taxes},)
     tax_total = line_tax_total + shipping_tax_total
     total_text = rows.values[0].get("order_total")
-    order_total = _amount(total_text, "order_total", rows.lines[0]) if total_text else None
+    order_total = _amount(total_text, "order_total", rows, rows.lines[0]) if total_text else None
     if order_total is None:
         order_total = subtotal + shipping_total - discount_total + (ZERO if layout.prices_include_tax else tax_total)
 
@@ -259,14 +192,15 @@ def _build(rows: _Rows, layout: Layout, *, channel: str, sku_map: Mapping[str, s
     )
 
 
-def _amount(text: str, name: str, line_number: int) -> Decimal:
+def _amount(text: str, name: str, rows: BodyRows, line_number: int) -> Decimal:
+    """The amount in `text`; ValueError naming the field (and the line, when the record has several)."""
     try:
         return parse_decimal(text)
     except ValueError as exc:
-        raise ValueError(f"line {line_number}: {name}: {exc}") from None
+        raise ValueError(f"{rows.at(line_number)}{name}: {exc}") from None
 
 
-def _currency(rows: _Rows, layout: Layout, configured: str | None) -> str:
+def _currency(rows: BodyRows, layout: Layout, configured: str | None) -> str:
     found = {parse_currency(v["currency"]) for v in rows.values if v.get("currency")}
     if len(found) > 1:
         raise ValueError(f"rows of one order carry different currencies: {', '.join(sorted(found))}")
@@ -295,14 +229,14 @@ def _status(word: str, layout: Layout) -> tuple[FinancialStatus, bool, str]:
     return FinancialStatus(status), False, hold
 
 
-def _customer(rows: _Rows) -> dict[str, str] | None:
+def _customer(rows: BodyRows) -> dict[str, str] | None:
     email, name, phone = rows.first("buyer_email"), rows.first("buyer_name"), rows.first("buyer_phone")
     if not (email or name or phone):
         return None
     return {"email": email, "name": name, "phone": phone}
 
 
-def _address(rows: _Rows) -> dict[str, str] | None:
+def _address(rows: BodyRows) -> dict[str, str] | None:
     country = rows.first("ship_country")
     if not country:
         return None
@@ -321,7 +255,7 @@ def _address(rows: _Rows) -> dict[str, str] | None:
     }
 
 
-def _extra(rows: _Rows, lines: list[dict[str, Any]]) -> dict[str, Any]:
+def _extra(rows: BodyRows, lines: list[dict[str, Any]]) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if not rows.extras:
         return extra

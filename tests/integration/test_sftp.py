@@ -2,7 +2,8 @@
 
 Covers: pulling and writing over SFTP, host key checks (unknown key refused unless allowed, a changed key always
 refused), bad passwords, a connection dropped in the middle of a file (Retryable, nothing lost, imported once on
-the next pull) and the atomic replace with and without the posix-rename extension.
+the next pull), the atomic replace with and without the posix-rename extension, and moving imported files:
+across filesystems on the server, into a folder the server refuses, and after the file left the inbox.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ class Behaviour:
     drop_read_after: int | None = None  # abort the connection once a read reaches this offset (then reset)
     drops: int = 0
     posix_rename: bool = True
+    refuse_writes_in: bytes | None = None  # a folder (as the client names it) where nothing may be created
+    cross_device: bytes | None = None  # a folder a plain rename into fails as across filesystems, as OpenSSH does
+
+
+def _within(path: bytes, folder: bytes | None) -> bool:
+    return folder is not None and (path == folder or path.startswith(folder.rstrip(b"/") + b"/"))
 
 
 class _Login(asyncssh.SSHServer):
@@ -70,7 +77,27 @@ def _sftp_factory(root: Path, behaviour: Behaviour) -> Callable[[Any], asyncssh.
         def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
             if not behaviour.posix_rename:
                 raise asyncssh.SFTPOpUnsupported("posix-rename not supported here")
+            self._refuse(newpath)
             super().posix_rename(oldpath, newpath)
+
+        def _refuse(self, path: bytes) -> None:
+            if _within(path, behaviour.refuse_writes_in):
+                raise asyncssh.SFTPPermissionDenied("Permission denied")
+
+        def open(self, path: bytes, pflags: int, attrs: Any) -> Any:
+            if pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_CREAT):
+                self._refuse(path)
+            return super().open(path, pflags, attrs)
+
+        def mkdir(self, path: bytes, attrs: Any) -> None:
+            self._refuse(path)
+            super().mkdir(path, attrs)
+
+        def rename(self, oldpath: bytes, newpath: bytes) -> None:
+            self._refuse(newpath)
+            if _within(newpath, behaviour.cross_device) != _within(oldpath, behaviour.cross_device):
+                raise asyncssh.SFTPFailure("Invalid cross-device link")  # OpenSSH's sftp-server: FX_FAILURE
+            super().rename(oldpath, newpath)
 
     return RootedSFTP
 
@@ -285,5 +312,137 @@ def test_a_connection_dropped_mid_file_loses_nothing_and_the_next_pull_imports_i
         assert not (inbox / "big.csv").exists()
         assert (server.root / "mp" / "processed" / "big.csv").read_bytes() == data
         assert list(mp.pull_orders(REQUEST)) == []
+    finally:
+        mp.close()
+
+
+def pull_one(mp: MarketplaceConnector) -> Callable[[], None]:
+    """Pull the inbox's one file; its last page's on_committed (what the engine calls after the commit)."""
+    page = list(mp.pull_orders(REQUEST))[-1]
+    assert page.on_committed is not None
+    return page.on_committed
+
+
+@pytest.fixture
+def processed_elsewhere(server: SftpServer, tmp_path: Path) -> Iterator[Path]:
+    """The server's processed/ on another filesystem than its inbox: a link to /dev/shm where that is one (the
+    server's own rename then fails with EXDEV), else the test server answering as if it were."""
+    import os
+    import shutil
+    import tempfile
+
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK) and os.stat(shm).st_dev != os.stat(server.root).st_dev:
+        folder = Path(tempfile.mkdtemp(prefix="channelhub-sftp-", dir=shm))
+        (server.root / "mp" / "processed").symlink_to(folder, target_is_directory=True)
+        yield folder
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    (server.root / "mp" / "processed").mkdir()
+    server.behaviour.cross_device = b"/mp/processed"
+    yield server.root / "mp" / "processed"
+
+
+def test_a_move_across_filesystems_on_the_server_is_a_copy_then_a_remove(
+    server: SftpServer, tmp_path: Path, known_hosts: Path, processed_elsewhere: Path
+) -> None:
+    data = order_file(20_000)  # ~0.7 MB: several reads and writes
+    inbox = server.root / "mp" / "inbox"
+    mp = connector(server, tmp_path, known_hosts)
+    try:
+        for expected in ("orders.csv", "orders~1.csv"):
+            (inbox / "orders.csv").write_bytes(data)
+            pull_one(mp)()
+            assert not (inbox / "orders.csv").exists()
+            assert (processed_elsewhere / expected).read_bytes() == data
+        assert sorted(p.name for p in processed_elsewhere.iterdir()) == ["orders.csv", "orders~1.csv"]
+    finally:
+        mp.close()
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_a_processed_folder_the_server_refuses_is_named_not_the_inbox(
+    server: SftpServer, tmp_path: Path, known_hosts: Path, exists: bool
+) -> None:
+    if exists:
+        (server.root / "mp" / "processed").mkdir()
+    (server.root / "mp" / "inbox" / "orders.csv").write_bytes(order_file(3))
+    server.behaviour.refuse_writes_in = b"/mp/processed"
+    mp = connector(server, tmp_path, known_hosts)
+    try:
+        committed = pull_one(mp)
+        with pytest.raises(Fatal, match="permission denied by the server") as caught:
+            committed()
+        assert caught.value.where == f"sftp://{USER}@127.0.0.1:{server.port}//mp/processed"  # remote_root "/mp"
+        assert (server.root / "mp" / "inbox" / "orders.csv").exists()
+    finally:
+        mp.close()
+
+
+def test_a_file_gone_from_the_inbox_while_it_was_imported_is_not_an_error(
+    server: SftpServer, tmp_path: Path, known_hosts: Path
+) -> None:
+    inbox = server.root / "mp" / "inbox"
+    (inbox / "orders.csv").write_bytes(order_file(3))
+    mp = connector(server, tmp_path, known_hosts)
+    try:
+        committed = pull_one(mp)
+        (inbox / "orders.csv").unlink()
+        committed()  # logged, nothing to move
+        assert list((server.root / "mp" / "processed").iterdir()) == []
+    finally:
+        mp.close()
+
+
+def sftp_settings(tmp_path: Path, port: int, **settings: Any) -> MarketplaceConnector:
+    values = {"transport": "sftp", "host": "127.0.0.1", "port": port, "username": USER, "timeout": 5, **settings}
+    return MarketplaceConnector(values, ConnectorContext(channel="mp-sftp", base_dir=tmp_path))
+
+
+def test_preflight_finds_unreadable_login_files_without_the_network(tmp_path: Path) -> None:
+    key = tmp_path / "id_ed25519"
+    key.write_text(asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode())
+    hosts = tmp_path / "known_hosts"
+    hosts.write_text("")
+    secret = tmp_path / "password.txt"
+    secret.write_text(PASSWORD + "\n")
+    port = 9  # nothing listens there, and nothing may be tried: preflight stays off the network
+
+    fine = sftp_settings(tmp_path, port, key_file="id_ed25519", password_file="password.txt", known_hosts="known_hosts")
+    assert fine.preflight() == []
+
+    broken = sftp_settings(tmp_path, port, key_file="keys/gone", password_file="nope.txt", known_hosts="no_hosts")
+    assert broken.preflight() == [
+        f"settings.known_hosts: {tmp_path / 'no_hosts'} does not exist; add the server's host key there or set "
+        "allow_unknown_hosts",
+        f"settings.key_file: cannot read {tmp_path / 'keys' / 'gone'}: No such file or directory",
+        f"settings.password_file: cannot read {tmp_path / 'nope.txt'}: No such file or directory",
+    ]
+    # A password given inline is used instead of the file, and unknown hosts may be allowed: then neither counts.
+    lenient = sftp_settings(tmp_path, port, password="x", password_file="nope.txt", known_hosts="no_hosts",
+                            allow_unknown_hosts=True)  # fmt: skip
+    assert lenient.preflight() == []
+    (tmp_path / "hosts_dir").mkdir()
+    unreadable = sftp_settings(tmp_path, port, password="x", known_hosts="hosts_dir", allow_unknown_hosts=True)
+    assert unreadable.preflight() == [f"settings.known_hosts: cannot read {tmp_path / 'hosts_dir'}: Is a directory"]
+
+
+def test_an_unreadable_key_file_is_fatal_naming_it_before_any_connection(
+    server: SftpServer, tmp_path: Path, known_hosts: Path
+) -> None:
+    mp = connector(server, tmp_path, known_hosts, password=None, key_file="missing_key")
+    with pytest.raises(Fatal) as caught:
+        list(mp.pull_orders(REQUEST))
+    assert caught.value.message == f"key_file: cannot read {tmp_path / 'missing_key'}: No such file or directory"
+    assert mp.preflight() == [f"settings.{caught.value.message}"]
+
+
+def test_an_outbox_the_server_refuses_is_named(server: SftpServer, tmp_path: Path, known_hosts: Path) -> None:
+    server.behaviour.refuse_writes_in = b"/mp/outbox"
+    mp = connector(server, tmp_path, known_hosts)
+    try:
+        with pytest.raises(Fatal, match="permission denied by the server") as caught:
+            mp.push_stock([StockUpdate(sku="MUG-RED", quantity=4, idempotency_key="k1")])
+        assert caught.value.where == f"sftp://{USER}@127.0.0.1:{server.port}//mp/outbox"
     finally:
         mp.close()

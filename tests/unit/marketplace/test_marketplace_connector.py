@@ -113,7 +113,8 @@ def test_rows_of_an_order_met_again_after_its_page_are_a_problem_not_a_second_ha
     pages = list(make_connector(page_size=2).pull_orders(REQUEST))
     late = [r for p in pages for r in p.records if r.problem]
     assert len(late) == 1 and late[0].external_id == "O-1"
-    assert "line 5: order O-1 was already read in an earlier page" in late[0].problem
+    assert late[0].source == "inbox/scattered.csv line 5"
+    assert late[0].problem.startswith("order O-1 was already read in an earlier page")
 
 
 def stock(n: int, sku: str, quantity: int) -> StockUpdate:
@@ -209,3 +210,20 @@ def test_a_file_taken_away_after_the_listing_is_passed_over(make_connector: Make
 
     connector.transport.list_files = list_then_lose  # type: ignore[method-assign]
     assert list(connector.pull_orders(REQUEST)) == []
+
+
+def test_preflight_finds_a_missing_root_or_inbox_and_nothing_else(make_connector: Make, tmp_path: Path) -> None:
+    connector = make_connector()
+    assert connector.preflight() == []  # processed/ and outbox/ do not exist yet: they are created when needed
+    assert not (tmp_path / "root" / "processed").exists()
+
+    (tmp_path / "root" / "inbox").rmdir()
+    assert connector.preflight() == [
+        f"settings.inbox: {tmp_path / 'root' / 'inbox'}: folder does not exist (create it, or fix the channel's root)"
+    ]
+    (tmp_path / "root").rmdir()
+    assert connector.preflight() == [f"settings.root: folder {tmp_path / 'root'} does not exist"]
+    (tmp_path / "root").write_text("not a folder")
+    assert connector.preflight() == [f"settings.root: {tmp_path / 'root'} is not a folder"]
+    with pytest.raises(Fatal):  # what the first pull would meet
+        list(connector.pull_orders(REQUEST))

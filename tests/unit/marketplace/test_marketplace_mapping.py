@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from channelhub_connectors.marketplace.connector import MarketplaceConnector
 
-from channelhub.errors import MappingError
+from channelhub.errors import ConfigError, MappingError
 from channelhub.model import FinancialStatus
 from channelhub.ports import RawRecord
 
@@ -102,7 +102,8 @@ def test_a_status_outside_the_map_holds_the_order_and_cancelled_voids_it(make_co
 @pytest.mark.parametrize(
     ("rows", "settings", "reason"),
     [
-        ([{**BASE, "quantity": "0"}], {}, "line 2: quantity must be positive, not 0"),
+        ([{**BASE, "quantity": "0"}], {}, "quantity must be positive, not 0"),  # one row: the source names it
+        ([BASE, {**BASE, "sku": "B", "quantity": "0"}], {}, "line 3: quantity must be positive, not 0"),
         ([{**BASE, "currency": ""}], {}, "no currency"),
         ([BASE, {**BASE, "sku": "B", "currency": "USD"}], {}, "different currencies: EUR, USD"),
         ([{**BASE, "ship_country": "Narnia"}], {}, "unknown ISO 3166 country code"),
@@ -128,3 +129,18 @@ def test_a_problem_record_never_maps(make_connector: Make) -> None:
     record = RawRecord(stream="orders", source="inbox/x.csv line 3", body="{}", problem="inbox/x.csv line 3: bad")
     with pytest.raises(MappingError, match="line 3: bad"):
         make_connector().map_order(record)
+
+
+def test_inspection_maps_a_file_without_a_currency_column_in_the_currency_given() -> None:
+    data = (FIXTURES / "amazon_unshipped.tsv").read_bytes()
+    plain = MarketplaceConnector.for_inspection("amazon_unshipped_orders")
+    record = next(r for r in plain.inspect("amazon_unshipped.tsv", data, {}) if r.problem is None)
+    with pytest.raises(MappingError, match="no currency"):
+        plain.map_order(record)
+    inspecting = MarketplaceConnector.for_inspection("amazon_unshipped_orders", currency="eur")
+    assert inspecting.settings.currency == "EUR"
+    orders = [inspecting.map_order(r) for r in inspecting.inspect("amazon_unshipped.tsv", data, {})]
+    assert {o.currency for o in orders} == {"EUR"} and len(orders) == 2
+    with pytest.raises(ConfigError, match="unknown ISO 4217 currency code: 'EURO'") as caught:
+        MarketplaceConnector.for_inspection("amazon_unshipped_orders", currency="EURO")
+    assert caught.value.where == "inspect: currency"

@@ -26,7 +26,7 @@ def by_id(recs: list) -> dict:
 def rows_of(body: str) -> list[dict]:
     """The body's rows as {"line", "values": {column: text}} (the body itself names the columns once)."""
     data = json.loads(body)
-    return [{"line": line, "values": dict(zip(data["columns"], fields, strict=False))} for line, fields in data["rows"]]
+    return [{"line": row[0], "values": dict(zip(data["columns"], row[1], strict=False))} for row in data["rows"]]
 
 
 def test_shipped_layouts_load_with_their_kinds() -> None:
@@ -71,19 +71,29 @@ def test_a_utf8_byte_order_mark_and_crlf_do_not_leak_into_the_header() -> None:
 def test_a_messy_file_keeps_good_orders_and_quarantines_bad_rows_with_file_and_line() -> None:
     recs = by_id(records("generic_messy.csv"))
     assert {k for k, r in recs.items() if r.problem is None} == {"M-1", "M-8"}
-    problems = {k: r.problem for k, r in recs.items() if r.problem}
-    assert problems["M-2"].startswith("inbox/generic_messy.csv line 4: column 'quantity': 'two' is not a whole number")
-    assert "order M-2 is quarantined whole" in problems["M-2"]
-    assert len(rows_of(recs["M-2"].body)) == 2  # the good row is kept with the bad one, not imported
-    assert problems["M-3"] == "inbox/generic_messy.csv line 5: expected 8 fields, found 7"
-    assert problems["M-4"] == "inbox/generic_messy.csv line 6: not valid utf-8 (byte 0xe9 at column 28)"
-    assert "\\xe9" in recs["M-4"].body  # the offending byte stays visible in the quarantined body
-    assert problems["M-5"] == (
-        "inbox/generic_messy.csv line 7: column 'currency': 'ZZZ' is not an ISO 4217 currency code"
+    # The engine shows a quarantined record as "<source>: <problem>"; the problem says only what is wrong and
+    # names a line only when the record spans several.
+    shown = {k: f"{r.source}: {r.problem}" for k, r in recs.items() if r.problem}
+    assert shown["M-2"].startswith(
+        "inbox/generic_messy.csv lines 3-4: line 4: column 'quantity': 'two' is not a whole number; "
+        "order M-2 is quarantined whole: its other rows (line 3) are not imported alone"
     )
-    assert problems["M-6"].startswith("inbox/generic_messy.csv line 8: column 'order_date': '20/13/2026' is not a date")
-    assert problems["M-7"] == "inbox/generic_messy.csv line 9: required column 'sku' is empty"
-    assert problems["M-9"] == "inbox/generic_messy.csv line 12: column 'unit_price': 'abc' is not a number"
+    assert len(rows_of(recs["M-2"].body)) == 2  # the good row is kept with the bad one, not imported
+    assert shown["M-3"] == "inbox/generic_messy.csv line 5: expected 8 fields, found 7"
+    assert shown["M-4"] == "inbox/generic_messy.csv line 6: not valid utf-8 (byte 0xe9 at column 28)"
+    assert "\\xe9" in recs["M-4"].body  # the offending byte stays visible in the quarantined body
+    assert shown["M-5"] == "inbox/generic_messy.csv line 7: column 'currency': 'ZZZ' is not an ISO 4217 currency code"
+    assert shown["M-6"].startswith("inbox/generic_messy.csv line 8: column 'order_date': '20/13/2026' is not a date")
+    assert shown["M-7"] == "inbox/generic_messy.csv line 9: required column 'sku' is empty"
+    assert shown["M-9"] == "inbox/generic_messy.csv line 12: column 'unit_price': 'abc' is not a number"
+
+
+def test_a_problem_never_repeats_its_source() -> None:
+    recs = [r for r in records("generic_messy.csv") + records("generic_missing_column.csv") if r.problem]
+    assert len(recs) == 9
+    for record in recs:
+        assert "inbox/" not in record.problem, record.problem
+        assert not record.problem.startswith("line ") or record.source.split()[-2] == "lines", record
 
 
 def test_the_configured_encoding_reads_what_utf8_refuses() -> None:
@@ -97,8 +107,8 @@ def test_a_missing_required_column_makes_every_row_a_problem_naming_it() -> None
     assert [r.external_id for r in recs] == ["X-1", "X-2"]
     for record in recs:
         assert record.problem is not None
-        assert "header (line 1) lacks required column(s) 'quantity', 'currency'" in record.problem
-        assert record.problem.startswith("inbox/generic_missing_column.csv")
+        assert record.problem.startswith("header (line 1) lacks required column(s) 'quantity', 'currency'")
+        assert record.source.startswith("inbox/generic_missing_column.csv line")
 
 
 def test_stock_and_shipment_files_inspect_one_record_per_row() -> None:
