@@ -32,7 +32,6 @@ from channelhub_connectors.marketplace.config import MarketplaceSettings
 from channelhub_connectors.marketplace.layouts import Layout, find_layout, layout_search_path
 from channelhub_connectors.marketplace.parser import FileParser, parse_all
 from channelhub_connectors.marketplace.rows import read_lines
-from channelhub_connectors.marketplace.sftp import SftpTransport
 from channelhub_connectors.marketplace.transport import FileTransport, LocalFolderTransport, SourceMissing
 from pydantic import BaseModel
 
@@ -121,6 +120,9 @@ class MarketplaceConnector(Connector):
         if s.transport == "local":
             return LocalFolderTransport(s.local_root(base))
         assert s.host is not None and s.username is not None  # checked by the settings model
+        # Imported here: paramiko costs a quarter of a second to import, and most channels read a local folder.
+        from channelhub_connectors.marketplace.sftp import SftpTransport
+
         return SftpTransport(
             host=s.host,
             port=s.port,
@@ -142,10 +144,11 @@ class MarketplaceConnector(Connector):
         known_hosts file that does not exist (unless allow_unknown_hosts) or cannot be read, by the very checks
         the transport makes before it connects. processed/ and outbox/ are created when needed: no problem."""
         transport = self.transport
-        if isinstance(transport, SftpTransport):
-            return [f"settings.{setting}: {problem}" for setting, problem in transport.local_problems()]
         if isinstance(transport, LocalFolderTransport):
             return self._local_folder_problems(transport)
+        local_problems = getattr(transport, "local_problems", None)  # SftpTransport's checks before it connects
+        if callable(local_problems):
+            return [f"settings.{setting}: {problem}" for setting, problem in local_problems()]
         return []
 
     def _local_folder_problems(self, transport: LocalFolderTransport) -> list[str]:
