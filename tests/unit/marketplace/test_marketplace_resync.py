@@ -192,7 +192,8 @@ def test_through_the_engine_the_stray_line_is_quarantined_once_named_and_replays
 
     from channelhub.store import open_database
     from channelhub.store.tables import InboxRow, OrderRow
-    from channelhub.sync.pull import replay_quarantined, run_pull
+    from channelhub.sync.pull import run_pull
+    from channelhub.testing.engine import replay as replay_quarantined
 
     (root / "inbox" / "a.csv").write_bytes(HEADER + row(2) + row(3, b'"Mug') + row(4))
     db = open_database(f"sqlite:///{tmp_path / 'hub.db'}")
