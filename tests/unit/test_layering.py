@@ -1,0 +1,56 @@
+"""Arrows point down (DESIGN.md): cli, web, daemon, demo -> services -> sync -> stock -> store -> model, and the core
+never imports a connector. Checked on the source, import by import, so a shortcut fails here first."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import channelhub
+
+SRC = Path(channelhub.__file__).parent
+
+# For each package, the channelhub packages it must never import (at module level or inside a function).
+FORBIDDEN = {
+    "model": {"store", "stock", "sync", "services", "cli", "daemon", "demo", "runtime", "config", "plugins"},
+    "store": {"stock", "sync", "services", "cli", "daemon", "demo", "runtime", "config", "plugins"},
+    "stock": {"sync", "services", "cli", "daemon", "demo", "runtime", "config", "plugins"},
+    "sync": {"services", "cli", "daemon", "demo", "runtime", "config", "plugins"},
+    "services": {"cli", "daemon", "demo"},
+    "demo": {"cli"},
+    "daemon": {"cli"},
+}
+
+
+def imports_of(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def layer_of(path: Path) -> str:
+    relative = path.relative_to(SRC)
+    return relative.parts[0].removesuffix(".py")
+
+
+def test_no_package_imports_one_above_it() -> None:
+    wrong = []
+    for path in sorted(SRC.rglob("*.py")):
+        layer = layer_of(path)
+        for module in imports_of(path):
+            parts = module.split(".")
+            if parts[0] == "channelhub_connectors" and layer != "testing":
+                wrong.append(f"{path.relative_to(SRC)} imports the connector {module}")
+            if parts[0] == "channelhub" and len(parts) > 1 and parts[1] in FORBIDDEN.get(layer, set()):
+                wrong.append(f"{path.relative_to(SRC)} ({layer}) imports {module}")
+    assert wrong == []
+
+
+def test_the_check_sees_an_import() -> None:
+    """The check itself can fail: the ledger does import the store, and the services do import sync."""
+    assert "channelhub.store.tables" in imports_of(SRC / "stock" / "ledger.py")
+    assert any(m.startswith("channelhub.sync") for m in imports_of(SRC / "services" / "orders.py"))
