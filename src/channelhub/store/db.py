@@ -8,8 +8,6 @@ that cannot be reached is `DatabaseUnavailable`: one line naming it (password ma
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,8 +82,10 @@ def migration_lock(engine: Engine) -> Iterator[Connection | None]:
     on a file beside the database (None is yielded: migrations open their own connection). An in-memory
     database belongs to one process and needs no lock.
     """
+    from channelhub.store.locks import file_lock, lock_key
+
     if engine.dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(_MIGRATION_LOCK.encode()).digest()[:8], "big", signed=True)
+        key = lock_key(_MIGRATION_LOCK)
         with engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
             conn.commit()
@@ -100,17 +100,8 @@ def migration_lock(engine: Engine) -> Iterator[Connection | None]:
     if not database or database == ":memory:":
         yield None
         return
-    path = Path(f"{database}.locks") / "migrations"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            yield None
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+    with file_lock(Path(f"{database}.locks") / "migrations", wait=True):
+        yield None
 
 
 def current_revision(engine: Engine) -> str | None:

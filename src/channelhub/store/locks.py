@@ -17,15 +17,38 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
-from channelhub.store.db import Database
+if TYPE_CHECKING:
+    from channelhub.store.db import Database
 
 
-def _lock_key(name: str) -> int:
+def lock_key(name: str) -> int:
     """A stable signed 64-bit key for `name` (pg advisory locks take a bigint)."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+@contextmanager
+def file_lock(path: Path, *, wait: bool) -> Iterator[bool]:
+    """An exclusive flock on `path` (created, with its folder, when missing) for the block; yields whether it
+    is held. `wait=False` never blocks: another holder makes it yield False. The kernel drops it when its holder
+    dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 @contextmanager
@@ -36,7 +59,7 @@ def try_exclusive(db: Database, name: str) -> Iterator[bool]:
     """
     if db.is_postgres:
         with db.engine.connect() as conn:
-            key = _lock_key(name)
+            key = lock_key(name)
             got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
             conn.commit()
             try:
@@ -51,17 +74,5 @@ def try_exclusive(db: Database, name: str) -> Iterator[bool]:
         yield True  # one process owns an in-memory database
         return
     path = Path(f"{database}.locks") / hashlib.sha256(name.encode()).hexdigest()[:16]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+    with file_lock(path, wait=False) as held:
+        yield held

@@ -129,7 +129,6 @@ def apply_update(run: ApplyPass, order: Order, stored: StoredOrder) -> None:
 
 def _decide_unreserved(run: ApplyPass, order: Order, stored: StoredOrder) -> None:
     """An order without reservations (placed or on hold): hold it for the channel or payment, or reserve it."""
-    session, source, at, log, report = run.session, run.source, run.at, run.log, run.report
     if order.hold_reason:
         kind, reason = HOLD_CHANNEL, order.hold_reason
     elif not order.financial_status.settled:
@@ -137,14 +136,7 @@ def _decide_unreserved(run: ApplyPass, order: Order, stored: StoredOrder) -> Non
     else:
         _reserve_one(run, order, stored)
         return
-    if stored.state == OrderState.ON_HOLD:
-        rehold(session, log, stored.id, at=at, source=source, reason=reason, hold_kind=kind,
-               previous_reason=stored.hold_reason)  # fmt: skip
-    else:
-        move(session, log, stored.id, stored.state, OrderState.ON_HOLD, at=at, source=source, reason=reason,
-             hold_kind=kind)  # fmt: skip
-        report.held += 1
-    stored.state, stored.hold_kind, stored.hold_reason = OrderState.ON_HOLD, kind, reason
+    _hold(run, stored, reason, kind)
 
 
 def _reserve_one(run: ApplyPass, order: Order, stored: StoredOrder) -> bool:
@@ -164,20 +156,21 @@ def _reserve_one(run: ApplyPass, order: Order, stored: StoredOrder) -> bool:
         report.confirmed += 1
         stored.state = OrderState.CONFIRMED
         return True
-    _hold_for_stock(run, stored, outcome.reason or "stock could not be reserved")
+    _hold(run, stored, outcome.reason or "stock could not be reserved")
     return False
 
 
-def _hold_for_stock(run: ApplyPass, stored: StoredOrder, reason: str) -> None:
+def _hold(run: ApplyPass, stored: StoredOrder, reason: str, kind: str = HOLD_STOCK) -> None:
+    """Put the order on hold (or keep it there) for `kind` with `reason`; an event only when something changed."""
     session, source, at, log, report = run.session, run.source, run.at, run.log, run.report
     if stored.state == OrderState.ON_HOLD:
-        rehold(session, log, stored.id, at=at, source=source, reason=reason, hold_kind=HOLD_STOCK,
+        rehold(session, log, stored.id, at=at, source=source, reason=reason, hold_kind=kind,
                previous_reason=stored.hold_reason)  # fmt: skip
     else:
         move(session, log, stored.id, stored.state, OrderState.ON_HOLD, at=at, source=source, reason=reason,
-             hold_kind=HOLD_STOCK)  # fmt: skip
+             hold_kind=kind)  # fmt: skip
         report.held += 1
-    stored.state, stored.hold_kind, stored.hold_reason = OrderState.ON_HOLD, HOLD_STOCK, reason
+    stored.state, stored.hold_kind, stored.hold_reason = OrderState.ON_HOLD, kind, reason
 
 
 def channel_fulfilment(run: ApplyPass, order: Order, stored: StoredOrder) -> OrderState | None:
@@ -270,7 +263,7 @@ def _apply_lines(run: ApplyPass, order: Order, stored: StoredOrder) -> None:
     reason = next(o.reason for o in outcomes if not o.ok) or "stock could not be reserved"
     run.note(ledger.release_order(session, stored.id, "lines changed at the channel; held for stock"))
     log.add(stored.id, at, stored.state.value, stored.state.value, source, summary)
-    _hold_for_stock(run, stored, reason)
+    _hold(run, stored, reason)
 
 
 def _write_lines(
