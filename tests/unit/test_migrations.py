@@ -52,3 +52,15 @@ def test_migrations_match_the_tables_and_round_trip(empty_url: str) -> None:
         assert {t.name for t in Base.metadata.sorted_tables} <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_the_head_revision_the_hub_checks_at_start_is_alembics_head() -> None:
+    """A start on a current schema reads one row and compares it with HEAD_REVISION instead of loading Alembic:
+    a migration added without moving HEAD_REVISION would be skipped."""
+    from alembic.script import ScriptDirectory
+
+    from channelhub.store.db import HEAD_REVISION, MIGRATIONS_DIR
+
+    config = alembic_config(make_engine("sqlite://"))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
+    assert MIGRATIONS_DIR.is_dir()
