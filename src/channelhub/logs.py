@@ -83,6 +83,8 @@ def configure_logging(
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(formatter)
 
+    # Python warnings (urllib3's InsecureRequestWarning, say) go through the same handler and redaction.
+    logging.captureWarnings(True)
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)

@@ -59,10 +59,14 @@ _registered: dict[str, _Matcher] = {"matcher": _Matcher(())}
 
 
 def register_secrets(secrets: Iterable[str]) -> None:
-    """Add values every later `scrub` (and log line) masks. Registered values are kept for the process's life:
-    a value once secret stays masked even after its config is closed."""
+    """Add values every later `scrub` (and log line) masks, with their URL-encoded forms (a secret in a logged
+    URL's query string). Registered values are kept for the process's life: a value once secret stays masked even
+    after its config is closed."""
+    from urllib.parse import quote, quote_plus
+
     current = _registered["matcher"]
-    added = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH} - current.values
+    plain = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH}
+    added = {form for s in plain for form in (s, quote(s, safe=""), quote_plus(s))} - current.values
     if added:
         _registered["matcher"] = _Matcher(current.values | added)
 

@@ -61,3 +61,15 @@ def test_config_check_masks_the_database_password(
     assert result.exit_code == 2, result.output
     assert SECRET not in result.output
     assert "cannot open the database postgresql://hub:***@127.0.0.1:1/hub" in result.stderr
+
+
+def test_a_secret_is_masked_in_its_url_encoded_forms_too() -> None:
+    """A logged URL carries a secret quoted (urllib3 logs request lines at DEBUG)."""
+    from urllib.parse import quote, quote_plus
+
+    from channelhub.redact import register_secrets, scrub
+
+    secret = "p@ss/w rd+1=x"
+    register_secrets([secret])
+    for form in (secret, quote(secret, safe=""), quote_plus(secret)):
+        assert scrub(f"GET /orders?consumer_secret={form}&page=2") == "GET /orders?consumer_secret=***&page=2"

@@ -3,7 +3,9 @@
 Exit codes: 0 done, 1 the command failed (an order not found, a refused stock change), 2 bad config or usage
 (the error's `exit_code`). Command output goes to stdout; messages, warnings and logs to stderr. No command
 prints a traceback for an error the hub raised on purpose, and everything printed passes the secret redaction
-(`channelhub.redact`): the streams themselves mask registered secrets, so a table cell cannot leak one either.
+(`channelhub.redact`): what the hub stores is scrubbed when it is written, and the streams themselves mask
+registered secrets in whatever else is printed (a second line of defence: rich may fold a long table cell over
+two lines before it writes, so stored texts must already be clean).
 
 Imports here stay light (typer, rich): the hub and its libraries are imported by the commands that use them, so
 `channelhub --version` and `--help` start at once.
