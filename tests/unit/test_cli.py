@@ -230,7 +230,6 @@ def test_sync_dispatches_pending_writes(hub_dir: Path) -> None:
 
 
 def test_inspect_prints_canonical_orders_as_json(hub_dir: Path) -> None:
-    pytest.importorskip("channelhub_connectors.marketplace.connector")
     sample = hub_dir / "orders.csv"
     sample.write_text(
         textwrap.dedent(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from channelhub.config import InvalidConfig, check_config, load_config
+from channelhub.config import InvalidConfig, load_config
 from channelhub.errors import ConfigError
 from channelhub.model.stock import BufferRules
 
@@ -262,20 +261,23 @@ def test_a_bad_sku_map_is_named(hub_dir: Path) -> None:
     )
 
 
-def test_check_config_lists_problems_and_plugin_failures(hub_dir: Path) -> None:
+def test_check_startup_lists_problems_and_warns_of_plugins_no_channel_uses(hub_dir: Path) -> None:
+    """What `config check` prints: exactly what `run` would refuse; a broken plugin nobody uses is a warning."""
+    from channelhub.runtime import check_startup
+
     good = write(hub_dir, '[[channels]]\nname = "s"\nkind = "packaged"\n')
-    assert check_config(good) == []
+    assert check_startup(good) == ([], [])
     (hub_dir / "connectors" / "broken.py").write_text("import no_such_module_for_channelhub\n", encoding="utf-8")
-    [problem] = check_config(good)
-    assert problem.startswith(f"{good}: plugin {hub_dir / 'connectors' / 'broken.py'}: import failed: ModuleNotFound")
+    problems, [warning] = check_startup(good)
+    assert problems == []
+    assert warning.startswith(f"{good}: plugin {hub_dir / 'connectors' / 'broken.py'}: import failed: ModuleNotFound")
     bad = write(hub_dir, "[log]\nlevel = 'loud'\n", name="bad.toml")
-    assert check_config(bad) == [f"{bad}: log.level: input should be 'debug', 'info', 'warning', 'error' or 'critical'"]
+    assert check_startup(bad) == (
+        [f"{bad}: log.level: input should be 'debug', 'info', 'warning', 'error' or 'critical'"],
+        [],
+    )
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("channelhub_connectors.marketplace.connector") is None,
-    reason="the marketplace connector is not installed",
-)
 def test_the_shipped_example_config_loads_and_so_does_its_sftp_channel(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

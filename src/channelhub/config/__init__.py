@@ -22,7 +22,7 @@ each name the file, the channel and the dotted key: `channelhub.toml: channels[a
 required`.
 """
 
-from channelhub.config.loader import check_config, load_config
+from channelhub.config.loader import load_config
 from channelhub.config.models import (
     ChannelConfig,
     HubConfig,
@@ -41,6 +41,5 @@ __all__ = [
     "LogSettings",
     "Schedule",
     "SyncSettings",
-    "check_config",
     "load_config",
 ]

@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from channelhub.config.models import ChannelConfig, ConfigFile, HubConfig, InvalidConfig
 from channelhub.config.problems import Problems, labels_of, toml_problem
 from channelhub.config.secrets import expand_document, resolve_settings
-from channelhub.errors import ConfigError
 from channelhub.plugins import Registry, discover
 from channelhub.redact import redact_url
 
@@ -73,20 +72,6 @@ def load_config(path: Path, *, registry: Registry | None = None) -> HubConfig:
     config._registry = registry
     config._secrets = frozenset(problems.secrets)
     return config
-
-
-def check_config(path: Path) -> list[str]:
-    """Every problem `channelhub config check` should print (empty when the config is good).
-
-    Stricter than load_config: a plugin that fails to load counts as a problem even when no channel uses it.
-    """
-    try:
-        config = load_config(Path(path))
-    except InvalidConfig as exc:
-        return list(exc.problems)
-    except ConfigError as exc:
-        return [str(exc)]
-    return [f"{path}: plugin {problem}" for problem in config.registry.problems]
 
 
 def _build_channels(
