@@ -11,29 +11,27 @@ Locations are declared (the config's `[[locations]]`, written to the locations t
 change at a location that is not there is refused with `UnknownLocation`, so a typo never creates stock. SKUs are
 created by their first stock count.
 
-Reserving lives in `channelhub.stock.reserve` and is re-exported here: `reserve_lines`, `LineRequest`,
-`ReserveOutcome`.
+Reserving lives in `channelhub.stock.reserve`, releasing and committing in `channelhub.stock.order_units`, the
+change and movement types in `channelhub.stock.changes`; all are re-exported here.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from collections.abc import Iterable
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from channelhub.errors import InsufficientStock, StockError, UnknownLocation, UnknownSku
-from channelhub.model.limits import MAX_QUANTITY
+from channelhub.errors import InsufficientStock, UnknownLocation, UnknownSku
 from channelhub.model.stock import StockLevel
+from channelhub.stock.changes import NO_CHANGE, StockChange, StockMovement, check_quantity, record_movement
+from channelhub.stock.order_units import commit_lines, release_lines, release_order
 from channelhub.stock.reserve import LineRequest, ReserveOutcome, reserve_lines
 from channelhub.store.sql import insert_ignoring
-from channelhub.store.tables import LEVELS, LOCATIONS, MOVEMENTS, RESERVATIONS, SKUS, LocationRow, SkuRow, utcnow
+from channelhub.store.tables import LEVELS, LOCATIONS, MOVEMENTS, SKUS, LocationRow, SkuRow
 
 __all__ = [
+    "NO_CHANGE",
     "LineRequest",
     "ReserveOutcome",
     "StockChange",
@@ -51,40 +49,6 @@ __all__ = [
     "set_on_hand",
     "set_safety_stock",
 ]
-
-
-@dataclass(frozen=True)
-class StockChange:
-    """What one ledger call changed: `skus` whose sellable quantity may differ now (publish them), `freed` whose
-    available units grew (retry the orders held for them), and the ids of the `movements` recorded."""
-
-    skus: frozenset[str] = frozenset()
-    freed: frozenset[str] = frozenset()
-    movements: tuple[int, ...] = ()
-
-    def __or__(self, other: StockChange) -> StockChange:
-        return StockChange(self.skus | other.skus, self.freed | other.freed, self.movements + other.movements)
-
-    def __bool__(self) -> bool:
-        return bool(self.skus)
-
-
-NO_CHANGE = StockChange()
-
-
-@dataclass(frozen=True)
-class StockMovement:
-    """One recorded change. kind: set | adjust | reserve | release | commit | restock."""
-
-    id: int
-    sku: str
-    location: str
-    kind: str
-    delta_on_hand: int
-    delta_reserved: int
-    reason: str
-    order_id: int | None
-    at: datetime
 
 
 # --- catalogue ----------------------------------------------------------------------------------------------
@@ -131,7 +95,7 @@ def location_codes(session: Session) -> list[str]:
 def set_safety_stock(session: Session, sku: str, safety_stock: int) -> StockChange:
     """Set the units of `sku` never offered to any channel. Reservations ignore safety stock, so nothing is
     freed; the SKU's sellable quantity may have changed."""
-    _check_quantity(safety_stock, f"safety stock for '{sku}'")
+    check_quantity(safety_stock, f"safety stock for '{sku}'")
     result = session.execute(update(SKUS).where(SKUS.c.sku == sku).values(safety_stock=safety_stock))
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise UnknownSku(f"unknown SKU '{sku}'")
@@ -149,7 +113,7 @@ def set_on_hand(session: Session, sku: str, location: str, quantity: int, reason
     there (naming the SKU, location and reserved count), StockError above what the store can hold.
     """
     _require_reason(reason, sku, location)
-    _check_quantity(quantity, f"on hand of '{sku}' at '{location}'")
+    check_quantity(quantity, f"on hand of '{sku}' at '{location}'")
     new_sku = _ensure_level(session, sku, location)
     on_hand, reserved = _lock_level(session, sku, location)
     if quantity < reserved:
@@ -165,7 +129,7 @@ def set_on_hand(session: Session, sku: str, location: str, quantity: int, reason
         raise InsufficientStock(f"cannot set on hand of '{sku}' at '{location}' to {quantity}: reserved meanwhile")
     delta = quantity - on_hand
     # A count that confirms the books is still worth an audit line.
-    movement = _movement(session, sku, location, "set", delta_on_hand=delta, reason=reason)
+    movement = record_movement(session, sku, location, "set", delta_on_hand=delta, reason=reason)
     return _changed(sku, delta, movement, new_sku)
 
 
@@ -179,10 +143,10 @@ def adjust_on_hand(session: Session, sku: str, location: str, delta: int, reason
     _require_reason(reason, sku, location)
     if delta == 0:
         return NO_CHANGE
-    _check_quantity(abs(delta), f"adjustment of '{sku}' at '{location}'")
+    check_quantity(abs(delta), f"adjustment of '{sku}' at '{location}'")
     new_sku = _ensure_level(session, sku, location)
     on_hand, reserved = _lock_level(session, sku, location)
-    _check_quantity(on_hand + delta, f"on hand of '{sku}' at '{location}' after adding {delta}", floor=None)
+    check_quantity(on_hand + delta, f"on hand of '{sku}' at '{location}' after adding {delta}", floor=None)
     result = session.execute(
         update(LEVELS)
         .where(
@@ -198,7 +162,7 @@ def adjust_on_hand(session: Session, sku: str, location: str, delta: int, reason
             f"cannot adjust on hand of '{sku}' at '{location}' by {delta}: "
             f"{on_hand} on hand, {reserved} units reserved there"
         )
-    movement = _movement(session, sku, location, "adjust", delta_on_hand=delta, reason=reason)
+    movement = record_movement(session, sku, location, "adjust", delta_on_hand=delta, reason=reason)
     return _changed(sku, delta, movement, new_sku)
 
 
@@ -213,7 +177,7 @@ def restock(
     _require_reason(reason, sku, location)
     if quantity <= 0:
         raise ValueError(f"restock of '{sku}' at '{location}': quantity must be positive (got {quantity})")
-    _check_quantity(quantity, f"restock of '{sku}' at '{location}'")
+    check_quantity(quantity, f"restock of '{sku}' at '{location}'")
     session.flush()
     if session.scalar(select(SKUS.c.sku).where(SKUS.c.sku == sku)) is None:
         raise UnknownSku(f"cannot restock unknown SKU '{sku}'")
@@ -226,142 +190,10 @@ def restock(
         .where(LEVELS.c.sku == sku, LEVELS.c.location == location)
         .values(on_hand=LEVELS.c.on_hand + quantity)
     )
-    movement = _movement(session, sku, location, "restock", delta_on_hand=quantity, reason=reason, order_id=order_id)
+    movement = record_movement(
+        session, sku, location, "restock", delta_on_hand=quantity, reason=reason, order_id=order_id
+    )
     return _changed(sku, quantity, movement)
-
-
-# --- order lifecycle ----------------------------------------------------------------------------------------
-
-
-def release_order(session: Session, order_id: int, reason: str) -> StockChange:
-    """Release every still-reserved reservation of the order (cancelled, or put back on hold).
-
-    Idempotent: a second call finds nothing reserved and changes nothing. Committed (shipped) units stay
-    committed. The released SKUs are `freed`.
-    """
-    return _release(session, order_id, None, reason)
-
-
-def release_lines(session: Session, order_id: int, line_ids: Iterable[int], reason: str) -> StockChange:
-    """`release_order` for some of the order's lines only (the channel changed or removed them)."""
-    wanted = sorted(set(line_ids))
-    if not wanted:
-        return NO_CHANGE
-    return _release(session, order_id, wanted, reason)
-
-
-def _release(session: Session, order_id: int, line_ids: list[int] | None, reason: str) -> StockChange:
-    session.flush()
-    # Flipping the state first, conditionally, is what makes two concurrent releases count each unit once.
-    stmt = update(RESERVATIONS).where(RESERVATIONS.c.order_id == order_id, RESERVATIONS.c.state == "reserved")
-    if line_ids is not None:
-        stmt = stmt.where(RESERVATIONS.c.order_line_id.in_(line_ids))
-    released = session.execute(
-        stmt.values(state="released").returning(RESERVATIONS.c.sku, RESERVATIONS.c.location, RESERVATIONS.c.quantity)
-    ).all()
-    totals: dict[tuple[str, str], int] = defaultdict(int)
-    for sku, location, quantity in released:
-        totals[(sku, location)] += quantity
-    movements = []
-    for (sku, location), quantity in sorted(totals.items()):
-        session.execute(
-            update(LEVELS)
-            .where(LEVELS.c.sku == sku, LEVELS.c.location == location)
-            .values(reserved=LEVELS.c.reserved - quantity)
-        )
-        movements.append(
-            _movement(session, sku, location, "release", delta_reserved=-quantity, reason=reason, order_id=order_id)
-        )
-    skus = frozenset(sku for sku, _ in totals)
-    return StockChange(skus=skus, freed=skus, movements=tuple(movements))
-
-
-def commit_lines(session: Session, order_id: int, shipped: Mapping[str, int], reason: str) -> StockChange:
-    """Turn reserved units into shipped ones: per SKU, `shipped[sku]` units leave on_hand and reserved together.
-
-    Reservations are consumed oldest first; a reservation shipped in part is split into a committed row and a
-    still-reserved row for the rest. Raises InsufficientStock, naming the order and SKU, when more is shipped
-    than the order has reserved (checked for every SKU before anything changes). Deduplicating shipments is the
-    caller's job. Availability is unchanged (on_hand and reserved both drop), so nothing is freed.
-    """
-    wanted = {sku: quantity for sku, quantity in shipped.items() if quantity != 0}
-    for sku, quantity in wanted.items():
-        if quantity < 0:
-            raise ValueError(f"order {order_id}: negative shipped quantity {quantity} for '{sku}'")
-    if not wanted:
-        return NO_CHANGE
-    session.flush()
-    rows = session.execute(
-        select(
-            RESERVATIONS.c.id,
-            RESERVATIONS.c.order_line_id,
-            RESERVATIONS.c.sku,
-            RESERVATIONS.c.location,
-            RESERVATIONS.c.quantity,
-        )
-        .where(
-            RESERVATIONS.c.order_id == order_id,
-            RESERVATIONS.c.state == "reserved",
-            RESERVATIONS.c.sku.in_(sorted(wanted)),
-        )
-        .order_by(RESERVATIONS.c.id)
-        .with_for_update()
-    ).all()
-    by_sku: dict[str, list[Any]] = defaultdict(list)
-    for row in rows:
-        by_sku[row.sku].append(row)
-    for sku, quantity in sorted(wanted.items()):
-        held = sum(row.quantity for row in by_sku[sku])
-        if held < quantity:
-            raise InsufficientStock(f"order {order_id}: cannot ship {quantity} of '{sku}': only {held} reserved")
-
-    now = utcnow()
-    totals: dict[tuple[str, str], int] = defaultdict(int)
-    for sku, quantity in sorted(wanted.items()):
-        remaining = quantity
-        for row in by_sku[sku]:
-            if remaining == 0:
-                break
-            take = min(row.quantity, remaining)
-            remaining -= take
-            totals[(sku, row.location)] += take
-            if take == row.quantity:
-                session.execute(update(RESERVATIONS).where(RESERVATIONS.c.id == row.id).values(state="committed"))
-                continue
-            session.execute(
-                update(RESERVATIONS).where(RESERVATIONS.c.id == row.id).values(quantity=row.quantity - take)
-            )
-            session.execute(
-                insert(RESERVATIONS).values(
-                    order_id=order_id,
-                    order_line_id=row.order_line_id,
-                    sku=sku,
-                    location=row.location,
-                    quantity=take,
-                    state="committed",
-                    created_at=now,
-                )
-            )
-    movements = []
-    for (sku, location), quantity in sorted(totals.items()):
-        session.execute(
-            update(LEVELS)
-            .where(LEVELS.c.sku == sku, LEVELS.c.location == location)
-            .values(on_hand=LEVELS.c.on_hand - quantity, reserved=LEVELS.c.reserved - quantity)
-        )
-        movements.append(
-            _movement(
-                session,
-                sku,
-                location,
-                "commit",
-                delta_on_hand=-quantity,
-                delta_reserved=-quantity,
-                reason=reason,
-                order_id=order_id,
-            )
-        )
-    return StockChange(skus=frozenset(wanted), movements=tuple(movements))
 
 
 # --- reading ------------------------------------------------------------------------------------------------
@@ -413,14 +245,6 @@ def _changed(sku: str, delta: int, movement: int, new_sku: bool = False) -> Stoc
     )
 
 
-def _check_quantity(quantity: int, what: str, *, floor: int | None = 0) -> None:
-    """Refuse a figure the store cannot hold (its integer columns), or below `floor`, with a clear message."""
-    if floor is not None and quantity < floor:
-        raise InsufficientStock(f"{what}: must not be negative (got {quantity})")
-    if quantity > MAX_QUANTITY:
-        raise StockError(f"{what}: {quantity} is more than the store can hold (at most {MAX_QUANTITY})")
-
-
 def _require_reason(reason: str, sku: str, location: str) -> None:
     if not reason.strip():
         raise ValueError(f"a stock change of '{sku}' at '{location}' needs a reason")
@@ -452,33 +276,3 @@ def _lock_level(session: Session, sku: str, location: str) -> tuple[int, int]:
         .with_for_update()
     ).one()
     return row.on_hand, row.reserved
-
-
-def _movement(
-    session: Session,
-    sku: str,
-    location: str,
-    kind: str,
-    *,
-    delta_on_hand: int = 0,
-    delta_reserved: int = 0,
-    reason: str,
-    order_id: int | None = None,
-) -> int:
-    """Record one movement; return its id."""
-    return int(
-        session.execute(
-            insert(MOVEMENTS)
-            .values(
-                sku=sku,
-                location=location,
-                kind=kind,
-                delta_on_hand=delta_on_hand,
-                delta_reserved=delta_reserved,
-                reason=reason,
-                order_id=order_id,
-                at=utcnow(),
-            )
-            .returning(MOVEMENTS.c.id)
-        ).scalar_one()
-    )

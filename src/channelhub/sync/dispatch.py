@@ -34,19 +34,12 @@ from sqlalchemy.orm import Session
 
 from channelhub.errors import ConnectorError, Fatal, RateLimited, Skippable
 from channelhub.logs import get_logger
-from channelhub.model.shipments import Shipment
-from channelhub.ports import (
-    CancellationRequest,
-    Connector,
-    FulfillmentRequest,
-    RefundRequest,
-    StockUpdate,
-    WriteResult,
-)
+from channelhub.ports import Connector, WriteResult
 from channelhub.redact import scrub
 from channelhub.store import Database
 from channelhub.store.sql import chunked
 from channelhub.store.tables import LISTINGS, OUTBOX
+from channelhub.sync.calls import call_connector
 from channelhub.sync.retry import Next, RetryPolicy
 
 log = get_logger("channelhub.dispatch")
@@ -285,6 +278,7 @@ class Dispatcher:
                 self._unclaim(session, rest, error)
 
     def _call(self, connector: Connector, batch: _Batch, channel: str) -> dict[str, WriteResult]:
+        previous: dict[str, int | None] = {}
         if batch.kind == "stock":
             with self.db.transaction() as session:
                 previous = dict(
@@ -294,52 +288,7 @@ class Dispatcher:
                         )
                     ).all()
                 )
-            updates = [
-                StockUpdate(
-                    sku=r.subject,
-                    quantity=int(r.payload["quantity"]),
-                    idempotency_key=r.idempotency_key,
-                    previous=previous.get(r.subject),
-                )
-                for r in batch.rows
-            ]
-            return {result.idempotency_key: result for result in connector.push_stock(updates)}
-        (row,) = batch.rows
-        payload = row.payload
-        if batch.kind == "fulfillment":
-            connector.push_fulfillment(
-                FulfillmentRequest(
-                    order_external_id=payload["order_external_id"],
-                    order_number=payload.get("order_number", ""),
-                    shipment=Shipment.model_validate(payload["shipment"]),
-                    line_external_ids=payload.get("line_external_ids", {}),
-                    idempotency_key=row.idempotency_key,
-                    completes_order=payload.get("completes_order"),
-                )
-            )
-        elif batch.kind == "cancellation":
-            connector.push_cancellation(
-                CancellationRequest(
-                    order_external_id=payload["order_external_id"],
-                    order_number=payload.get("order_number", ""),
-                    reason=payload.get("reason", ""),
-                    idempotency_key=row.idempotency_key,
-                )
-            )
-        elif batch.kind == "refund":
-            connector.push_refund(
-                RefundRequest(
-                    order_external_id=payload["order_external_id"],
-                    amount=str(payload["amount"]),
-                    currency=payload["currency"],
-                    reason=payload.get("reason", ""),
-                    lines=tuple((str(a), int(b)) for a, b in payload.get("lines", [])),
-                    idempotency_key=row.idempotency_key,
-                )
-            )
-        else:
-            return {row.idempotency_key: WriteResult(row.idempotency_key, error=f"no dispatcher for {batch.kind!r}")}
-        return {row.idempotency_key: WriteResult(row.idempotency_key)}
+        return call_connector(connector, batch.kind, batch.rows, previous)
 
     def _record(
         self,
