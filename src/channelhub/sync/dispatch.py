@@ -146,13 +146,16 @@ class Dispatcher:
                 batches.append(_Batch(batch_rows[0].kind, key, batch_rows))
             self._finish(session, superseded, "superseded", now)
             report.superseded += len(superseded)
+            # Order writes (fulfilments, cancellations, refunds) go before stock: a channel that moves its own
+            # stock when an order changes (WooCommerce restocks a cancelled order) is then set to the hub's figure,
+            # not the other way round.
+            for row in others:
+                batches.append(_Batch(row.kind, batch_key([row.idempotency_key]), [row]))
             to_send = self._drop_unchanged(session, channel, list(pending_stock.values()), now, report)
             size = max(connector.limits.stock_per_call, 1)
             for start in range(0, len(to_send), size):
                 chunk = to_send[start : start + size]
                 batches.append(_Batch("stock", batch_key([r.idempotency_key for r in chunk]), chunk))
-            for row in others:
-                batches.append(_Batch(row.kind, batch_key([row.idempotency_key]), [row]))
             batches = batches[: self.batches_per_claim]
             lease_until = now + self.lease
             for batch in batches:

@@ -291,3 +291,26 @@ def test_a_write_the_channel_refused_goes_dead_at_once_and_a_bug_is_logged_with_
     assert "KeyError" in b.last_error
     text = logged.getvalue()
     assert "not a hub error" in text and "Traceback" in text and "inventory_item_id" in text, text
+
+
+def test_order_writes_reach_the_channel_before_stock_writes_of_the_same_round(database: Database) -> None:
+    """WooCommerce puts a cancelled order's stock back itself: the hub's figure must land after, not before."""
+    calls: list[str] = []
+
+    class Ordered(RecordingConnector):
+        def push_stock(self, updates):
+            calls.append("stock")
+            return super().push_stock(updates)
+
+        def push_cancellation(self, request):
+            calls.append("cancellation")
+            return super().push_cancellation(request)
+
+    with database.transaction() as session:
+        enqueue(session, channel="shop", kind="stock", subject="A", payload={"sku": "A", "quantity": 3}, cause="s1")
+        enqueue(session, channel="shop", kind="cancellation", subject="9",
+                payload={"order_external_id": "9", "order_number": "#9", "reason": "asked"}, cause="c1")  # fmt: skip
+        enqueue(session, channel="shop", kind="stock", subject="A", payload={"sku": "A", "quantity": 5}, cause="s2")
+        session.execute(update(OutboxRow).values(due_at=BASE_TIME))
+    report = dispatcher(database, Ordered()).run_once(NOW)
+    assert calls == ["cancellation", "stock"] and report.done == 2 and report.superseded == 1
