@@ -9,12 +9,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from process_helpers import channelhub_command, wait_until
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -56,22 +56,6 @@ orders_layout = "generic_orders"
 STOP_BOUND = 10.0  # seconds from SIGTERM to exit: the daemon's contract
 
 HEADER = "order_id,order_date,line_id,sku,quantity,unit_price,currency,ship_country\n"
-
-
-def channelhub_command() -> list[str]:
-    script = Path(sys.executable).parent / "channelhub"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from channelhub.cli import app; app()"]
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
 
 
 @pytest.fixture

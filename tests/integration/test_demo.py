@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from process_helpers import channelhub_command
 
 pytestmark = pytest.mark.slow
-
-
-def channelhub_command() -> list[str]:
-    script = Path(sys.executable).parent / "channelhub"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from channelhub.cli import app; app()"]
 
 
 def test_demo_runs_every_stage_and_leaves_the_channel_files(tmp_path: Path) -> None:

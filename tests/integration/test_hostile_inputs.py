@@ -13,12 +13,11 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from process_helpers import channelhub_command, wait_until
 from typer.testing import CliRunner
 
 from channelhub.cli import app
@@ -250,20 +249,6 @@ def test_an_update_that_changes_lines_re_plans_the_reservation_or_holds_the_orde
 
 
 # --- 8. inbox rows after crashes ----------------------------------------------------------------------------
-
-
-def channelhub_command() -> list[str]:
-    script = Path(sys.executable).parent / "channelhub"
-    return [str(script)] if script.exists() else [sys.executable, "-c", "from channelhub.cli import app; app()"]
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 @pytest.fixture
