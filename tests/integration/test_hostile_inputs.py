@@ -435,3 +435,32 @@ def test_inspect_takes_a_currency_and_names_each_problem_once(hub: Hub) -> None:
     assert '"currency": "EUR"' in result.stdout and "1 order(s) mapped" in result.stderr, result.output
     [problem] = [line for line in result.stderr.splitlines() if line.startswith("refused:")]
     assert problem.count("amz.txt line 3") == 1, problem
+
+
+def test_an_interactive_sync_prints_its_summary_after_the_progress_lines_are_gone(hub: Hub) -> None:
+    """On a terminal the progress lines are redrawn over the screen: the summary must come after they stop
+    (rich shows the cursor again when its live display ends), or the progress would draw over it."""
+    import pty
+
+    hub.cli("stock", "set", "MUG", "5", "--reason", "count")
+    hub.drop("orders.csv", HEADER + row("T-1"))
+    controller, terminal = pty.openpty()
+    env = {**{k: v for k, v in os.environ.items() if k != "CHANNELHUB_CONFIG"}, "TERM": "xterm", "COLUMNS": "120"}
+    proc = subprocess.Popen([*channelhub_command(), "--config", str(hub.config), "sync"], cwd=hub.root, env=env,
+                            stdin=terminal, stdout=terminal, stderr=terminal)  # fmt: skip
+    os.close(terminal)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the process closed its end
+            break
+        if not chunk:
+            break
+        screen += chunk
+    assert proc.wait(60) == 0, screen.decode(errors="replace")
+    os.close(controller)
+    text = screen.decode(errors="replace")
+    assert "\x1b[?25l" in text, "no live progress display was drawn on the terminal"
+    summary = text.rindex("files: 1 file(s)/page(s)")
+    assert summary > text.rindex("\x1b[?25h"), "the summary was printed while the progress display was live"
