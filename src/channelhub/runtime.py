@@ -35,14 +35,6 @@ from channelhub.sync.retry import RetryPolicy
 
 log = get_logger("channelhub.runtime")
 
-DEFAULT_CONFIG = "channelhub.toml"
-CONFIG_ENV = "CHANNELHUB_CONFIG"
-
-
-def default_config_path() -> Path:
-    """$CHANNELHUB_CONFIG if set, else ./channelhub.toml."""
-    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
-
 
 @dataclass
 class ChannelRuntime:
@@ -88,7 +80,11 @@ class Hub:
     def open(cls, config_path: str | Path, *, connect: bool = False, migrate: bool = True) -> Hub:
         """Load the config, open (and migrate) the database, discover plugins; with `connect`, build and check
         the connectors (see the module docstring). Raises ConfigError or DatabaseUnavailable."""
-        config = read_config(config_path)
+        return cls.assemble(read_config(config_path), config_path, connect=connect, migrate=migrate)
+
+    @classmethod
+    def assemble(cls, config: HubConfig, config_path: str | Path, *, connect: bool, migrate: bool) -> Hub:
+        """`open` for a config already read."""
         db = open_database(config.database_url, migrate=migrate)
         hub = cls(config=config, config_path=Path(config_path), db=db, registry=config.registry)
         hub.policies = list(config.stock_policies())
@@ -97,8 +93,6 @@ class Hub:
                 name=channel.name, kind=channel.kind, enabled=channel.enabled, settings=channel
             )
         if connect:
-            for problem in config.registry.problems:
-                log.warning("plugin not loaded", source=problem.source, reason=problem.reason)
             problems = [found for rt in hub.channels.values() if rt.enabled for found in hub._build(rt)]
             if problems:
                 hub.close()
@@ -204,7 +198,7 @@ def check_startup(config_path: str | Path) -> tuple[list[str], list[str]]:
     if problem:
         return [problem], warnings
     try:
-        hub = Hub.open(config_path, connect=True, migrate=False)
+        hub = Hub.assemble(config, config_path, connect=True, migrate=False)
     except InvalidConfig as exc:
         return list(exc.problems), warnings
     except ChannelhubError as exc:

@@ -50,3 +50,12 @@ def test_status_of_a_marketplace_channel_loads_no_other_connector_and_no_migrati
     loaded = loaded_by("--config", "channelhub.toml", "status", cwd=tmp_path)
     assert "channelhub_connectors" in loaded and "sqlalchemy" in loaded
     assert loaded & {"alembic", "apscheduler", "paramiko", "httpx", "requests", "woocommerce"} == set()
+
+
+def test_the_cli_copy_of_the_quantity_bound_is_the_models() -> None:
+    """`stock set/adjust` refuse out-of-range figures at parse time with a constant of their own, so that the
+    command line does not import the model (pydantic) to know it."""
+    from channelhub.cli.stock import MAX_UNITS
+    from channelhub.model.limits import MAX_QUANTITY
+
+    assert MAX_UNITS == MAX_QUANTITY

@@ -10,6 +10,7 @@ from channelhub.logs import get_logger
 from channelhub.ports import Capability, Connector, RawRecord
 from channelhub.redact import scrub
 from channelhub.runtime import Hub
+from channelhub.services.stock import declare_locations
 from channelhub.store.locks import try_exclusive
 from channelhub.sync.dispatch import Dispatcher, DispatchReport
 from channelhub.sync.ingest import IngestReport, ingest_records
@@ -107,10 +108,11 @@ def stop_channel(hub: Hub, name: str, reason: str) -> None:
 
 
 def start(hub: Hub) -> None:
-    """What a daemon (or a one-off sync) does before its first job: write the config's locations to the ledger
-    and resume the channels stopped by an earlier run."""
-    from channelhub.services.stock import declare_locations
-
+    """What a daemon (or a one-off sync) does before its first job: warn of plugins that did not load (no channel
+    uses them, or the start was refused), write the config's locations to the ledger and resume the channels
+    stopped by an earlier run."""
+    for problem in hub.registry.problems:
+        log.warning("plugin not loaded", source=problem.source, reason=problem.reason)
     with hub.db.transaction() as session:
         declare_locations(hub, session)
     resume_channels(hub)

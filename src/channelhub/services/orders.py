@@ -19,7 +19,6 @@ from channelhub.services.views import find_order
 from channelhub.store.tables import INBOX
 from channelhub.sync.cancel import CancelResult, cancel_order
 from channelhub.sync.fulfil import ReturnResult, ShipmentResult, record_return, record_shipment
-from channelhub.sync.holds import settle
 from channelhub.sync.ingest import IngestReport, replay_quarantined
 
 
@@ -29,11 +28,7 @@ def ship(hub: Hub, ref: str, shipment: Shipment, *, source: str = "cli", now: da
     at = now if now is not None else datetime.now(UTC)
     with hub.db.transaction() as session:
         order_id = find_order(session, ref).id
-        result = record_shipment(session, order_id, shipment, source, at=at)
-        if result.created:
-            settle(session, hub.policies, touched=result.change.skus, freed=result.change.freed,
-                   cause=f"shipment:{result.shipment_id}", at=at, source=source)  # fmt: skip
-    return result
+        return record_shipment(session, order_id, shipment, source, hub.policies, at=at)
 
 
 def cancel(hub: Hub, ref: str, reason: str, *, source: str = "cli", now: datetime | None = None) -> CancelResult:
@@ -44,11 +39,7 @@ def cancel(hub: Hub, ref: str, reason: str, *, source: str = "cli", now: datetim
         row = find_order(session, ref)
         runtime = hub.channels.get(row.channel)
         notify = runtime is not None and Capability.PUSH_CANCELLATION in runtime.declares
-        result = cancel_order(session, row.id, reason, source, at=at, notify_channel=notify)
-        if result.change.skus or result.change.freed:
-            settle(session, hub.policies, touched=result.change.skus, freed=result.change.freed,
-                   cause=f"cancel:{result.order_id}", at=at, source=source)  # fmt: skip
-    return result
+        return cancel_order(session, row.id, reason, source, hub.policies, at=at, notify_channel=notify)
 
 
 def record_order_return(
@@ -59,10 +50,7 @@ def record_order_return(
     at = now if now is not None else datetime.now(UTC)
     with hub.db.transaction() as session:
         order_id = find_order(session, ref).id
-        result = record_return(session, order_id, ret, source, cause=cause, at=at)
-        settle(session, hub.policies, touched=result.change.skus, freed=result.change.freed,
-               cause=f"return:{cause}", at=at, source=source)  # fmt: skip
-    return result
+        return record_return(session, order_id, ret, source, hub.policies, cause=cause, at=at)
 
 
 @dataclass

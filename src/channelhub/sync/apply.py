@@ -55,11 +55,7 @@ from channelhub.sync.transitions import (
     locations_for,
 )
 
-__all__ = ["ApplyReport", "apply_orders", "document", "now_or_utcnow"]
-
-
-def now_or_utcnow(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(UTC)
+__all__ = ["ApplyReport", "apply_orders", "document"]
 
 
 def _load_existing(session: Session, channel: str, external_ids: Sequence[str]) -> dict[str, StoredOrder]:
@@ -100,7 +96,7 @@ def apply_orders(
     settle_stock: bool = True,
 ) -> ApplyReport:
     """Upsert `orders` and apply their lifecycle moves in the caller's transaction (see the module contract)."""
-    at = now_or_utcnow(now)
+    at = now if now is not None else datetime.now(UTC)
     report = ApplyReport()
     log = EventLog()
     run = ApplyPass(session, source, policies, at, log, report)

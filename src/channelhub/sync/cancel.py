@@ -1,8 +1,8 @@
 """Cancelling an order in the hub (an operator's decision, not the channel's): release its stock, record the
 event, and tell the order's channel.
 
-`cancel_order` runs in the caller's transaction and returns the ledger's `StockChange` for the caller to settle
-(the released units first go to the orders held for them). The cancellation reaches the channel as an outbox row
+`cancel_order` runs in the caller's transaction and settles its stock effects there (the released units first go
+to the orders held for them, then the new figures are published). The cancellation reaches the channel as an outbox row
 of kind "cancellation" (cause "cancel:<order id>", so a repeat queues nothing new), only when the caller says the
 channel's connector can take it. A cancellation the channel itself reported comes in through the apply path and
 is never pushed back.
@@ -10,6 +10,7 @@ is never pushed back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,7 +20,9 @@ from channelhub.errors import InvalidTransition
 from channelhub.model.lifecycle import CANCELLABLE, OrderState
 from channelhub.stock import ledger
 from channelhub.stock.ledger import NO_CHANGE, StockChange
+from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.sync.fulfil import OrderRef, resolve_order
+from channelhub.sync.holds import settle
 from channelhub.sync.outbox import enqueue
 from channelhub.sync.transitions import EventLog, move
 
@@ -37,7 +40,14 @@ class CancelResult:
 
 
 def cancel_order(
-    session: Session, order: OrderRef, reason: str, source: str, *, at: datetime, notify_channel: bool
+    session: Session,
+    order: OrderRef,
+    reason: str,
+    source: str,
+    policies: Sequence[ChannelStockPolicy] = (),
+    *,
+    at: datetime,
+    notify_channel: bool,
 ) -> CancelResult:
     """Cancel `order` (an id, or (channel, external_id)) with `reason`; see the module contract.
 
@@ -66,4 +76,5 @@ def cancel_order(
             payload={"order_external_id": external_id, "order_number": number, "reason": reason},
             cause=f"cancel:{order_id}",
         )
+    settle(session, policies, touched=change.skus, freed=change.freed, cause=f"cancel:{order_id}", at=at, source=source)
     return CancelResult(order_id, channel, external_id, cancelled=True, outbox_key=key, change=change)

@@ -1,7 +1,8 @@
 """Recording shipments and returns: commit (or restock) the stock, move the order forward, tell its channel.
 
-Both run in the caller's transaction and return the ledger's `StockChange`; the caller settles it
-(`channelhub.sync.holds.settle`) in the same transaction. `record_shipment`:
+Both run in the caller's transaction, settle their stock effects in it (`channelhub.sync.holds.settle`: orders
+held for restocked units are retried, the new figures published) and return the ledger's `StockChange`.
+`record_shipment`:
 
 - a shipment is identified by (order, tracking number): recording the same tracking number again adds nothing
   (tracking numbers are merged, never replaced) and returns `created=False`;
@@ -14,6 +15,7 @@ Both run in the caller's transaction and return the ledger's `StockChange`; the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,7 +28,9 @@ from channelhub.model.returns import Return
 from channelhub.model.shipments import Shipment, ShipmentLine
 from channelhub.stock import ledger
 from channelhub.stock.ledger import NO_CHANGE, StockChange
+from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store.tables import EVENTS, LINES, ORDERS, SHIPMENTS
+from channelhub.sync.holds import settle
 from channelhub.sync.outbox import enqueue
 from channelhub.sync.transitions import EventLog, move
 
@@ -67,6 +71,7 @@ def record_shipment(
     order: OrderRef,
     shipment: Shipment,
     source: str,
+    policies: Sequence[ChannelStockPolicy] = (),
     *,
     at: datetime,
     notify_channel: bool = True,
@@ -170,6 +175,8 @@ def record_shipment(
             },
             cause=f"shipment:{shipment_id}",
         )
+    settle(session, policies, touched=touched.skus, freed=touched.freed, cause=f"shipment:{shipment_id}", at=at,
+           source=source)  # fmt: skip
     return ShipmentResult(order_id, shipment_id, created=True, state=state.value, outbox_key=key, change=touched)
 
 
@@ -186,6 +193,7 @@ def record_return(
     order: OrderRef,
     ret: Return,
     source: str,
+    policies: Sequence[ChannelStockPolicy] = (),
     *,
     cause: str,
     at: datetime,
@@ -255,4 +263,5 @@ def record_return(
             },
             cause=f"return:{cause}",
         )
+    settle(session, policies, touched=touched.skus, freed=touched.freed, cause=f"return:{cause}", at=at, source=source)
     return ReturnResult(order_id, state.value, key, change=touched)

@@ -71,13 +71,10 @@ def ship(
     *,
     now: datetime | None = None,
 ) -> ShipmentResult:
-    """`record_shipment` and its stock effects in one transaction, as `services.orders.ship` does."""
+    """`record_shipment` in one transaction, as `services.orders.ship` does."""
     at = now if now is not None else datetime.now(UTC)
     with db.transaction() as session:
-        result = record_shipment(session, order, shipment, source, at=at)
-        settle(session, policies, touched=result.change.skus, freed=result.change.freed,
-               cause=f"shipment:{result.shipment_id}", at=at)  # fmt: skip
-    return result
+        return record_shipment(session, order, shipment, source, policies, at=at)
 
 
 def take_return(
@@ -90,10 +87,7 @@ def take_return(
     cause: str,
     now: datetime | None = None,
 ) -> ReturnResult:
-    """`record_return` and its stock effects in one transaction, as `services.orders.record_order_return` does."""
+    """`record_return` in one transaction, as `services.orders.record_order_return` does."""
     at = now if now is not None else datetime.now(UTC)
     with db.transaction() as session:
-        result = record_return(session, order, ret, source, cause=cause, at=at)
-        settle(session, policies, touched=result.change.skus, freed=result.change.freed, cause=f"return:{cause}",
-               at=at)  # fmt: skip
-    return result
+        return record_return(session, order, ret, source, policies, cause=cause, at=at)

@@ -50,9 +50,8 @@ def cancel_at_channel(db: Database, order) -> None:
 
 def cancel_in_hub(db: Database, order) -> None:
     with db.transaction() as session:
-        done = cancel_order(session, ("shop", order.external_id), "customer asked", "cli", at=BASE_TIME,
-                            notify_channel=False)  # fmt: skip
-        settle(session, POLICIES, touched=done.change.skus, freed=done.change.freed, cause="cancel", at=BASE_TIME)
+        cancel_order(session, ("shop", order.external_id), "customer asked", "cli", POLICIES, at=BASE_TIME,
+                     notify_channel=False)  # fmt: skip
 
 
 def count_more(db: Database, order) -> None:
