@@ -283,3 +283,23 @@ class EmptySettings(BaseModel):
     """Settings model for connectors that need none."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def hub_sku(
+    sku_map: Mapping[str, str], channel_sku: str | None, *, variant_id: str = "", product_id: str = "", title: str = ""
+) -> str | None:
+    """The hub SKU of a line, through the channel's SKU map (one rule for every connector).
+
+    A line with a channel SKU maps by it (a SKU the map lacks is the hub's SKU as it is). A line WITHOUT one (a
+    Shopify custom item, a WooCommerce product nobody gave a SKU) maps by the first of `variant:<id>`,
+    `product:<id>`, `title:<title>` the map holds, so a merchant can give it a SKU without touching the channel;
+    None when none is there (the order is held, naming the line, until an entry is added and it is replayed).
+    """
+    sku = (channel_sku or "").strip()
+    if sku:
+        return sku_map.get(sku, sku)
+    for key in (f"variant:{variant_id}" if variant_id else "", f"product:{product_id}" if product_id else "",
+                f"title:{title.strip()}" if title.strip() else ""):  # fmt: skip
+        if key and key in sku_map:
+            return sku_map[key]
+    return None

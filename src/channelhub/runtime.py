@@ -152,7 +152,12 @@ class Hub:
 
     def rules(self, name: str) -> IngestRules:
         """The channel's rules for what may be applied."""
-        return IngestRules(max_line_quantity=self.channel(name).settings.max_line_quantity)
+        settings = self.channel(name).settings
+        return IngestRules(
+            max_line_quantity=settings.max_line_quantity,
+            unmapped_lines=settings.unmapped_lines,
+            ship_before_payment=frozenset(settings.ship_before_payment),
+        )
 
     def policy(self, name: str) -> ChannelStockPolicy:
         return next((p for p in self.policies if p.channel == name), ChannelStockPolicy(name))

@@ -112,6 +112,12 @@ class ChannelConfig(BaseModel):
     reconcile: Literal["off", "report", "heal"] = "report"
     # A line quantity above this is quarantined, not reserved: a typo of 10,000 units would empty a warehouse.
     max_line_quantity: int = Field(default=DEFAULT_MAX_LINE_QUANTITY, ge=1, le=MAX_QUANTITY)
+    # A line without a SKU that the channel does not mark as needing no stock: "hold" holds the order, naming the
+    # line, until a SKU map entry gives it one; "no_stock" keeps it as a line that reserves nothing.
+    unmapped_lines: Literal["hold", "no_stock"] = "hold"
+    # Payment methods whose orders ship before they are paid (the channel's ids: WooCommerce "cod", "bacs"; a
+    # Shopify gateway name): such an order is reserved and confirmed while its payment is still pending.
+    ship_before_payment: tuple[str, ...] = ()
     settings: dict[str, Any] = Field(default_factory=dict)
 
     _connector_class: type[Connector] | None = PrivateAttr(default=None)

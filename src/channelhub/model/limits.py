@@ -32,7 +32,7 @@ def order_problems(order: Order, *, max_line_quantity: int = DEFAULT_MAX_LINE_QU
     """Why a canonical order must not be applied under a channel's rules (empty when it may): a line quantity
     above the channel's `max_line_quantity` (a typo of 10,000 units would reserve a warehouse)."""
     return [
-        f"line {line.external_id} ('{line.sku}'): quantity {line.quantity} is above this channel's "
+        f"line {line.external_id} ('{line.sku or line.title}'): quantity {line.quantity} is above this channel's "
         f"max_line_quantity of {max_line_quantity}"
         for line in order.lines
         if line.quantity > max_line_quantity

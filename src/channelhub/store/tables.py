@@ -141,8 +141,11 @@ class OrderEventRow(Base):
 
 
 class ShipmentRow(Base):
+    """A shipment of an order, unique per order by `shipment_key`: the id its channel gave it, else its tracking
+    number (0005). `tracking` holds every tracking number and link, `[{"number", "url"}]`."""
+
     __tablename__ = "shipments"
-    __table_args__ = (UniqueConstraint("order_id", "tracking_number", name="uq_shipments_order_tracking"),)
+    __table_args__ = (UniqueConstraint("order_id", "shipment_key", name="uq_shipments_order_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -153,6 +156,9 @@ class ShipmentRow(Base):
     shipped_at: Mapped[datetime] = mapped_column(UtcDateTime)
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(200), default="")
+    external_id: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    shipment_key: Mapped[str] = mapped_column(String(200))
+    tracking: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
 
 
 # --- inbox, cursors, files ----------------------------------------------------------------------------------

@@ -46,14 +46,7 @@ from channelhub.sync.apply_update import (
 )
 from channelhub.sync.holds import settle
 from channelhub.sync.report import ApplyReport
-from channelhub.sync.transitions import (
-    AWAITING_PAYMENT,
-    HOLD_CHANNEL,
-    HOLD_PAYMENT,
-    HOLD_STOCK,
-    EventLog,
-    locations_for,
-)
+from channelhub.sync.transitions import HOLD_STOCK, EventLog, gate, locations_for
 
 __all__ = ["ApplyReport", "apply_orders", "document"]
 
@@ -75,14 +68,13 @@ def _load_existing(session: Session, channel: str, external_ids: Sequence[str]) 
     return found
 
 
-def _initial(order: Order) -> tuple[OrderState, str, str]:
+def _initial(order: Order, ship_before_payment: frozenset[str]) -> tuple[OrderState, str, str]:
     """(state, hold_kind, reason) a new order is inserted with; CONFIRMED still needs its reservation."""
     if order.cancelled_at is not None:
         return OrderState.CANCELLED, "", "cancelled on the channel"
-    if order.hold_reason:
-        return OrderState.ON_HOLD, HOLD_CHANNEL, order.hold_reason
-    if not order.financial_status.settled:
-        return OrderState.ON_HOLD, HOLD_PAYMENT, AWAITING_PAYMENT
+    kind, reason = gate(order, ship_before_payment)
+    if kind:
+        return OrderState.ON_HOLD, kind, reason
     return OrderState.CONFIRMED, "", ""
 
 
@@ -151,8 +143,8 @@ _NEW_LINE_COLUMNS = ("order_id", "external_id", "sku", "quantity", "shipped_quan
 
 
 def _insert_new(run: ApplyPass, orders: list[Order]) -> None:
-    session, source, policies, at, log, report = run
-    initial = [_initial(o) for o in orders]
+    session, source, policies, at, log, report = run[:6]
+    initial = [_initial(o, run.ship_before_payment) for o in orders]
     rows = [
         (order.channel, order.external_id, order.number, state.value, kind, reason, order.financial_status.value,
          order.currency, str(order.total_amount), order.placed_at, order.updated_at, document(order), at, at)

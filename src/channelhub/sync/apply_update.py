@@ -71,6 +71,7 @@ class ApplyPass(NamedTuple):
     at: datetime
     log: EventLog
     report: ApplyReport
+    ship_before_payment: frozenset[str] = frozenset()
 
     def note(self, change: StockChange) -> None:
         """Remember a ledger change for the settle at the end of the unit of work."""
@@ -141,7 +142,7 @@ def _decide_unreserved(run: ApplyPass, order: Order, stored: StoredOrder) -> Non
 
 def _reserve_one(run: ApplyPass, order: Order, stored: StoredOrder) -> bool:
     """Reserve every line of a stored, unreserved order: confirmed, or on hold for stock with the reason."""
-    session, source, policies, at, log, report = run
+    session, source, policies, at, log, report = run[:6]
     locations = locations_for(order.channel, policies)
     requests = [
         ledger.LineRequest(stored.id, line_id, sku, quantity, locations)

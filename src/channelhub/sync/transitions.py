@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from channelhub.model.lifecycle import OrderState, is_forward
+from channelhub.model.orders import Order
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store.bulk import insert_rows
 from channelhub.store.tables import EVENTS, LINES, ORDERS
@@ -24,7 +25,30 @@ EVENT_COLUMNS = ("order_id", "at", "from_state", "to_state", "source", "reason")
 HOLD_CHANNEL = "channel"  # the channel itself says hold (a mapper's hold_reason)
 HOLD_PAYMENT = "payment"  # payment not authorised or captured yet
 HOLD_STOCK = "stock"  # short stock or an unknown SKU: lifted by release_holds when stock arrives
+HOLD_MAPPING = "mapping"  # a line needs stock but has no SKU: lifted by a replay after a SKU map entry
 AWAITING_PAYMENT = "awaiting payment"
+
+
+def gate(order: Order, ship_before_payment: frozenset[str] = frozenset()) -> tuple[str, str]:
+    """(hold kind, reason) an order that holds no stock must wait for, or ("", "") when it may be reserved.
+
+    In turn: the channel's own hold; a line that needs stock but has no SKU; payment not authorised or captured,
+    unless the order's payment method is one the channel ships before payment (`ship_before_payment`: cash on
+    delivery, bank transfer on account).
+    """
+    if order.hold_reason:
+        return HOLD_CHANNEL, order.hold_reason
+    unmapped = order.unmapped_reason()
+    if unmapped:
+        return HOLD_MAPPING, unmapped
+    if not order.financial_status.settled and order.payment_method not in ship_before_payment:
+        if order.payment_method:
+            return (
+                HOLD_PAYMENT,
+                f"{AWAITING_PAYMENT} ({order.payment_method}: not in the channel's ship_before_payment)",
+            )
+        return HOLD_PAYMENT, AWAITING_PAYMENT
+    return "", ""
 
 
 @dataclass
