@@ -10,7 +10,11 @@ from channelhub.cli.app import app
 from channelhub.cli.common import console, fail, handle_errors, open_hub
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
+    from channelhub.model.orders import Order
     from channelhub.model.shipments import ShipmentLine
+    from channelhub.services.views import OrderDetail
 
 orders_app = typer.Typer(help="Look at and cancel orders.", no_args_is_help=True)
 app.add_typer(orders_app, name="orders")
@@ -61,7 +65,8 @@ def orders_show(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="Hub order id, or CHANNEL:EXTERNAL_ID.")],
 ) -> None:
-    """One order: lines, lifecycle events, shipments and hold reason."""
+    """One order: lines (stock and non-stock), fees, notes, warnings, lifecycle events, shipments and hold
+    reason."""
     from rich.table import Table
 
     from channelhub.render import fmt_time
@@ -76,14 +81,9 @@ def orders_show(
             console.print(f"  hold reason: {o.hold_reason}", markup=False)
         console.print(f"  payment: {o.financial_status}   total: {o.total} {o.currency}", markup=False)
         console.print(f"  placed: {fmt_time(o.placed_at)}   updated at channel: {fmt_time(o.channel_updated_at)}")
-        lines = Table(title="lines")
-        for column in ("line", "sku", "qty", "shipped", "returned"):
-            lines.add_column(column)
-        for line in d.lines:
-            lines.add_row(
-                line.external_id, line.sku, str(line.quantity), str(line.shipped_quantity), str(line.returned_quantity)
-            )
-        console.print(lines)
+        console.print(lines_table(d))
+        if d.canonical is not None:
+            print_order_facts(d.canonical)
         events = Table(title="events")
         for column in ("at", "from", "to", "source", "reason"):
             events.add_column(column, overflow="fold")
@@ -197,3 +197,50 @@ def ship(
     console.print(f"{label} is now {result.state}", markup=False)
     if result.outbox_key:
         console.print(f"tracking push to {row.channel} queued ({result.outbox_key})", markup=False)
+
+
+def lines_table(d: OrderDetail) -> Table:
+    """Every line of the order: the stock lines with what shipped and came back, the others marked."""
+    from rich.table import Table
+
+    table = Table(title="lines")
+    for column in ("line", "sku", "title", "qty", "shipped", "returned", "stock"):
+        table.add_column(column, overflow="fold")
+    stored = {line.external_id: line for line in d.lines}
+    canonical = d.canonical.lines if d.canonical is not None else ()
+    for position, line in enumerate(canonical, 1):
+        row = stored.pop(line.external_id, None)
+        if line.unmapped:
+            stock = "NO SKU: order held"
+        elif not line.requires_stock:
+            stock = f"no stock ({line.kind.value})"
+        else:
+            stock = "yes"
+        table.add_row(
+            f"{position} ({line.external_id})", line.sku or "-", line.display_name, str(line.quantity),
+            str(row.shipped_quantity) if row else "-", str(row.returned_quantity) if row else "-", stock,
+        )  # fmt: skip
+    for gone in stored.values():  # lines the document no longer lists (removed at the channel)
+        table.add_row(gone.external_id, gone.sku, "", str(gone.quantity), str(gone.shipped_quantity),
+                      str(gone.returned_quantity), "yes")  # fmt: skip
+    return table
+
+
+def print_order_facts(order: Order) -> None:
+    """What people read on an order: fees, tax mode, payment, notes, tags, and the hub's warnings."""
+    for fee in order.fees:
+        console.print(f"  {fee.kind}: {fee.title or '-'} {fee.amount.shop}", markup=False)
+    if order.taxes_included is not None:
+        console.print(f"  prices include tax: {'yes' if order.taxes_included else 'no'}", markup=False)
+    if order.payment_method or order.paid_at:
+        paid = f"   paid at: {order.paid_at.isoformat()}" if order.paid_at else ""
+        console.print(f"  payment method: {order.payment_method or '-'}{paid}", markup=False)
+    if order.totals.outstanding is not None:
+        console.print(f"  outstanding: {order.totals.outstanding.shop}", markup=False)
+    for label, text in (("note", order.note), ("customer note", order.customer_note)):
+        if text:
+            console.print(f"  {label}: {text}", markup=False)
+    if order.tags:
+        console.print(f"  tags: {', '.join(order.tags)}", markup=False)
+    for warning in order.warnings:
+        console.print(f"  warning: {warning}", markup=False)

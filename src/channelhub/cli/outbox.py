@@ -128,8 +128,9 @@ def quarantine_replay(
     ctx: typer.Context,
     ids: Annotated[list[int] | None, typer.Argument(help="Inbox ids (default: every quarantined row).")] = None,
 ) -> None:
-    """Map quarantined rows again (after fixing a layout or SKU map); rows that now map are applied. Exit 1 when
-    an id is not in quarantine or a channel could not replay."""
+    """Map quarantined rows again (after fixing a layout or SKU map); rows that now map are applied. Without ids,
+    orders held for a line without a SKU are mapped again too (after a SKU map entry). Exit 1 when an id is not
+    in quarantine or a channel could not replay."""
     from channelhub.services.orders import replay
 
     with open_hub(ctx, connect=True) as hub:
@@ -140,9 +141,16 @@ def quarantine_replay(
             f"({report.orders.created} new order(s), {report.orders.held} held)",
             markup=False,
         )
+    for channel, report in sorted(result.remapped.items()):
+        still = report.orders.held
+        console.print(
+            f"{channel}: {report.records} order(s) held for a line without a SKU mapped again: "
+            f"{report.orders.confirmed} confirmed, {still} still held",
+            markup=False,
+        )
     for channel, reason in sorted(result.not_running.items()):
         err_console.print(f"{channel}: cannot replay: {reason}", markup=False)
-    if not result.reports and not result.missing and not result.not_running:
+    if not result.reports and not result.remapped and not result.missing and not result.not_running:
         console.print("nothing in quarantine", markup=False)
     if result.missing:
         raise fail(f"not in quarantine: {', '.join(map(str, result.missing))}")

@@ -10,16 +10,19 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from channelhub.model.lifecycle import OrderState
 from channelhub.model.returns import Return
 from channelhub.model.shipments import Shipment
 from channelhub.ports import Capability
 from channelhub.runtime import Hub
 from channelhub.services.channels import running_connector
 from channelhub.services.views import find_order
-from channelhub.store.tables import INBOX
+from channelhub.store.tables import INBOX, ORDERS
 from channelhub.sync.cancel import CancelResult, cancel_order
 from channelhub.sync.fulfil import ReturnResult, ShipmentResult, record_return, record_shipment
-from channelhub.sync.ingest import IngestReport, replay_quarantined
+from channelhub.sync.ingest import IngestReport
+from channelhub.sync.replay import replay_quarantined, replay_unmapped
+from channelhub.sync.transitions import HOLD_MAPPING
 
 
 def ship(hub: Hub, ref: str, shipment: Shipment, *, source: str = "cli", now: datetime | None = None) -> ShipmentResult:
@@ -57,12 +60,14 @@ def record_order_return(
 class ReplayResult:
     reports: dict[str, IngestReport] = field(default_factory=dict)  # by channel
     missing: list[int] = field(default_factory=list)  # ids asked for that are not in quarantine
+    remapped: dict[str, IngestReport] = field(default_factory=dict)  # orders held for a line without a SKU
     not_running: dict[str, str] = field(default_factory=dict)  # channel -> why its rows could not be replayed
 
 
 def replay(hub: Hub, ids: Sequence[int] | None = None, *, now: datetime | None = None) -> ReplayResult:
     """Map quarantined rows (all, or `ids`) again with each channel's connector and apply those that map now,
-    one transaction per channel."""
+    one transaction per channel. Without `ids`, the orders held for a line without a SKU are mapped again too
+    (after a SKU map entry was added), and released when every line maps."""
     at = now if now is not None else datetime.now(UTC)
     result = ReplayResult()
     with hub.db.transaction() as session:
@@ -88,4 +93,30 @@ def replay(hub: Hub, ids: Sequence[int] | None = None, *, now: datetime | None =
             result.reports[channel] = replay_quarantined(
                 session, connector, row_ids, rules=hub.rules(channel), policies=hub.policies, now=at
             )
+    if not ids:
+        _replay_unmapped(hub, result, at)
     return result
+
+
+def _replay_unmapped(hub: Hub, result: ReplayResult, at: datetime) -> None:
+    with hub.db.transaction() as session:
+        channels = set(
+            session.scalars(
+                select(ORDERS.c.channel)
+                .where(ORDERS.c.state == OrderState.ON_HOLD.value, ORDERS.c.hold_kind == HOLD_MAPPING)
+                .distinct()
+            )
+        )
+    for channel in sorted(channels):
+        if channel not in hub.channels:
+            result.not_running[channel] = "not in the config"
+            continue
+        try:
+            connector = running_connector(hub, channel)
+        except Exception as exc:
+            result.not_running[channel] = str(exc)
+            continue
+        with hub.db.transaction() as session:
+            result.remapped[channel] = replay_unmapped(
+                session, connector, rules=hub.rules(channel), policies=hub.policies, now=at
+            )

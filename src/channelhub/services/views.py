@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from channelhub.errors import ChannelhubError, ConfigError
+from channelhub.model.orders import Order
 from channelhub.runtime import Hub
 from channelhub.store.tables import (
     ChannelStateRow,
@@ -126,9 +127,10 @@ def find_order(session: Session, ref: str) -> OrderRow:
 @dataclass(frozen=True)
 class OrderDetail:
     order: OrderRow
-    lines: list[OrderLineRow]
+    lines: list[OrderLineRow]  # the stock lines, as the ledger holds them
     events: list[OrderEventRow]
     shipments: list[ShipmentRow]
+    canonical: Order | None = None  # the stored document (None: one an older hub wrote differently)
 
 
 def order_detail(session: Session, ref: str) -> OrderDetail:
@@ -142,7 +144,12 @@ def order_detail(session: Session, ref: str) -> OrderDetail:
     shipments = list(
         session.scalars(select(ShipmentRow).where(ShipmentRow.order_id == order.id).order_by(ShipmentRow.id))
     )
-    return OrderDetail(order=order, lines=lines, events=events, shipments=shipments)
+    try:
+        document = order.document
+        canonical = Order.model_validate_json(document) if isinstance(document, str) else Order.model_validate(document)
+    except ValueError:
+        canonical = None
+    return OrderDetail(order=order, lines=lines, events=events, shipments=shipments, canonical=canonical)
 
 
 def quarantine_reason(source: str, reason: str) -> str:

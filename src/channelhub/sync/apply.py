@@ -86,12 +86,18 @@ def apply_orders(
     policies: Sequence[ChannelStockPolicy],
     now: datetime | None = None,
     settle_stock: bool = True,
+    ship_before_payment: frozenset[str] = frozenset(),
+    remap: bool = False,
 ) -> ApplyReport:
-    """Upsert `orders` and apply their lifecycle moves in the caller's transaction (see the module contract)."""
+    """Upsert `orders` and apply their lifecycle moves in the caller's transaction (see the module contract).
+
+    `ship_before_payment`: payment methods whose unpaid orders are reserved and confirmed (the payment gate,
+    `channelhub.sync.transitions.gate`). `remap`: the orders are the stored versions mapped again (a replay
+    after a SKU map entry), so a version with the stored updated_at is applied as an update, not a conflict."""
     at = now if now is not None else datetime.now(UTC)
     report = ApplyReport()
     log = EventLog()
-    run = ApplyPass(session, source, policies, at, log, report)
+    run = ApplyPass(session, source, policies, at, log, report, ship_before_payment)
     # Within one batch the newest version of each order wins; the rest are stale by definition.
     latest: dict[tuple[str, str], Order] = {}
     for order in orders:
@@ -114,7 +120,7 @@ def apply_orders(
             stored = existing.get(order.external_id)
             if stored is None:
                 continue
-            if order.updated_at > stored.updated_at:
+            if order.updated_at > stored.updated_at or (remap and order.updated_at == stored.updated_at):
                 newer.append((order, stored))
             else:
                 report.unchanged += 1
@@ -152,33 +158,59 @@ def _insert_new(run: ApplyPass, orders: list[Order]) -> None:
     ]  # fmt: skip
     ids = insert_with_ids(session, ORDERS, _NEW_ORDER_COLUMNS, rows)
     del rows
+    # Only stock lines become order_lines rows: the ledger, shipments and returns deal in them; the document
+    # keeps every line (non-stock ones, and unmapped ones until a replay maps them).
+    stock_lines = [order.stock_lines for order in orders]
     line_rows = [
         (oid, line.external_id, line.sku, line.quantity, 0, 0)
-        for oid, order in zip(ids, orders, strict=True)
-        for line in order.lines
+        for oid, lines in zip(ids, stock_lines, strict=True)
+        for line in lines
     ]
-    line_ids = insert_with_ids(session, LINES, _NEW_LINE_COLUMNS, line_rows)
+    line_ids = iter(insert_with_ids(session, LINES, _NEW_LINE_COLUMNS, line_rows))
     report.created += len(orders)
     requests = []
-    position = 0
     where: dict[str, tuple[str, ...] | None] = {}  # locations per channel
-    for oid, order, (state, _kind, _reason) in zip(ids, orders, initial, strict=True):
+    for oid, order, lines, (state, _kind, reason) in zip(ids, orders, stock_lines, initial, strict=True):
         placed = OrderState.PLACED.value
         log.add(oid, at, None, placed, source, "")
-        if state == OrderState.CONFIRMED:
+        if state == OrderState.CONFIRMED and not lines:  # nothing to reserve: gift cards, services
+            log.add(oid, at, placed, OrderState.CONFIRMED.value, source, "no line needs stock")
+            report.confirmed += 1
+        elif state == OrderState.CONFIRMED:
             if order.channel not in where:
                 where[order.channel] = locations_for(order.channel, policies)
-            locations = where[order.channel]
-            for line in order.lines:
-                requests.append(ledger.LineRequest(oid, line_ids[position], line.sku, line.quantity, locations))
-                position += 1
+            requests += [ledger.LineRequest(oid, next(line_ids), line.sku or "", line.quantity, where[order.channel])
+                         for line in lines]  # fmt: skip
         else:
-            position += len(order.lines)
-            log.add(oid, at, placed, state.value, source, _reason)
+            for _line in lines:
+                next(line_ids)
+            log.add(oid, at, placed, state.value, source, reason)
             if state == OrderState.CANCELLED:
                 report.cancelled += 1
             else:
                 report.held += 1
+    failed = _reserve_new(run, requests)
+    # A channel that reports an order (partly) shipped on first sight: rare, so one by one. Each is counted by
+    # the state it ends in, so a page of completed orders never reads as "held".
+    for oid, order, (state, kind, reason) in zip(ids, orders, initial, strict=True):
+        if order.fulfillments or order.fulfillment in (ChannelFulfillment.FULFILLED, ChannelFulfillment.DELIVERED):
+            if oid in failed:
+                state, kind = OrderState.ON_HOLD, HOLD_STOCK
+            counted = report.confirmed, report.held
+            final = channel_fulfilment(run, order, StoredOrder(oid, order.updated_at, state, kind, reason))
+            report.confirmed, report.held = counted  # the intermediate moves are not what this order ended as
+            if final in (OrderState.SHIPPED, OrderState.DELIVERED, OrderState.PARTIALLY_SHIPPED):
+                if state == OrderState.CONFIRMED:
+                    report.confirmed -= 1
+                else:
+                    report.held -= 1
+                report.shipped += 1
+
+
+def _reserve_new(run: ApplyPass, requests: list[ledger.LineRequest]) -> set[int]:
+    """Reserve the lines of the new confirmed orders in one batch; those short of stock go on hold. Returns the
+    ids of the orders held."""
+    session, source, _policies, at, log, report = run[:6]
     failed: list[dict[str, Any]] = []
     if requests:
         for outcome in ledger.reserve_lines(session, requests, fresh_lines=True):  # lines inserted just above
@@ -198,19 +230,4 @@ def _insert_new(run: ApplyPass, orders: list[Order]) -> None:
             .values(state=OrderState.ON_HOLD.value, hold_kind=HOLD_STOCK, hold_reason=bindparam("hold_reason")),
             failed,
         )
-    # A channel that reports an order already shipped or delivered on first sight: rare, so one by one. Each is
-    # counted by the state it ends in, so a page of completed orders never reads as "held".
-    held_ids = {row["_id"] for row in failed}
-    for oid, order, (state, kind, reason) in zip(ids, orders, initial, strict=True):
-        if order.fulfillment in (ChannelFulfillment.FULFILLED, ChannelFulfillment.DELIVERED):
-            if oid in held_ids:
-                state, kind = OrderState.ON_HOLD, HOLD_STOCK
-            counted = report.confirmed, report.held
-            final = channel_fulfilment(run, order, StoredOrder(oid, order.updated_at, state, kind, reason))
-            report.confirmed, report.held = counted  # the intermediate moves are not what this order ended as
-            if final in (OrderState.SHIPPED, OrderState.DELIVERED):
-                if state == OrderState.CONFIRMED:
-                    report.confirmed -= 1
-                else:
-                    report.held -= 1
-                report.shipped += 1
+    return {row["_id"] for row in failed}

@@ -3,10 +3,14 @@
 Contract of `apply_update` (in the caller's transaction; the caller settles the stock effects it reports):
 
 - cancelled at the channel -> cancelled, its reservations released (`freed`);
-- fulfilled or delivered at the channel -> shipped or delivered, the reserved stock committed (an order not yet
-  reserved is reserved first; when that fails nothing is committed and the event says so);
-- a hold reason from the channel on a confirmed order -> its reservations released, on hold (channel);
-- otherwise an order not yet reserved (placed, on hold) is held for the channel or payment, or reserved.
+- fulfilments the channel reports, or the whole order fulfilled or delivered at the channel -> shipments
+  recorded, stock committed, shipped or partially shipped (`channelhub.sync.channel_shipments`);
+- a hold reason from the channel, or a line without a SKU, on a confirmed order -> its reservations released,
+  on hold (channel or mapping);
+- otherwise an order not yet reserved (placed, on hold) is held for what it waits for (the gate of
+  `channelhub.sync.transitions`: the channel's hold, a line without a SKU, payment), or reserved.
+
+Only stock lines (`Order.stock_lines`) are order_lines rows; a line without a SKU joins them when a replay maps it.
 
 Lines the channel changed (a quantity, a SKU, a line added or removed, matched by the line's external id) are
 applied first: an order holding no stock takes them as they are; a reserved order re-plans its reservation in the
@@ -19,84 +23,31 @@ back on hold, so the change is reported as a conflict and recorded as an event f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from channelhub.errors import InvalidTransition
-from channelhub.model.lifecycle import RANK, OrderState, is_forward
+from channelhub.model.lifecycle import RANK, OrderState
 from channelhub.model.orders import ChannelFulfillment, Order
 from channelhub.stock import ledger
-from channelhub.stock.ledger import StockChange
-from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store.sql import chunked
-from channelhub.store.tables import LINES, ORDERS, SerializedJSON
-from channelhub.sync.report import ApplyReport
-from channelhub.sync.transitions import (
-    AWAITING_PAYMENT,
-    HOLD_CHANNEL,
-    HOLD_PAYMENT,
-    HOLD_STOCK,
-    EventLog,
-    locations_for,
-    move,
-    rehold,
-    unshipped_by_sku,
+from channelhub.store.tables import LINES, ORDERS
+from channelhub.sync.apply_pass import (
+    RESERVED_STATES,
+    UNRESERVED_STATES,
+    ApplyPass,
+    StoredOrder,
+    document,
+    hold,
+    order_columns,
+    reserve_one,
 )
+from channelhub.sync.channel_shipments import channel_fulfilment
+from channelhub.sync.transitions import HOLD_CHANNEL, HOLD_MAPPING, gate, locations_for, move
 
-RESERVED_STATES = frozenset({OrderState.CONFIRMED, OrderState.PICKING, OrderState.PACKED})
-UNRESERVED_STATES = frozenset({OrderState.PLACED, OrderState.ON_HOLD})
-
-
-@dataclass
-class StoredOrder:
-    id: int
-    updated_at: datetime
-    state: OrderState
-    hold_kind: str
-    hold_reason: str
-
-
-class ApplyPass(NamedTuple):
-    """What every step of one apply_orders call shares: its transaction, where the orders came from, the stock
-    policies, the time, the event log flushed at the end, and the report being filled."""
-
-    session: Session
-    source: str
-    policies: Sequence[ChannelStockPolicy]
-    at: datetime
-    log: EventLog
-    report: ApplyReport
-    ship_before_payment: frozenset[str] = frozenset()
-
-    def note(self, change: StockChange) -> None:
-        """Remember a ledger change for the settle at the end of the unit of work."""
-        self.report.touched_skus |= change.skus
-        self.report.freed_skus |= change.freed
-
-
-def document(order: Order) -> str:
-    """The order as stored in `orders.document`: its JSON with the fields still at their defaults left out
-    (`Order.model_validate_json` restores them, so the document is still the whole order). About two thirds of
-    the full dump, which fits two orders to a SQLite page instead of one."""
-    return order.model_dump_json(exclude_defaults=True)
-
-
-def order_columns(order: Order, at: datetime) -> dict[str, Any]:
-    return {
-        "number": order.number,
-        "financial_status": order.financial_status.value,
-        "currency": order.currency,
-        "total": str(order.total_amount),
-        "placed_at": order.placed_at,
-        "channel_updated_at": order.updated_at,
-        "document": bindparam("document", document(order), type_=SerializedJSON()),
-        "updated_at": at,
-    }
+__all__ = ["ApplyPass", "StoredOrder", "apply_update", "channel_fulfilment", "content_conflict", "document"]
 
 
 def apply_update(run: ApplyPass, order: Order, stored: StoredOrder) -> None:
@@ -113,99 +64,39 @@ def apply_update(run: ApplyPass, order: Order, stored: StoredOrder) -> None:
                 report.cancelled += 1
             return
         _apply_lines(run, order, stored)
-        if order.fulfillment in (ChannelFulfillment.FULFILLED, ChannelFulfillment.DELIVERED):
+        if order.fulfillments or order.fulfillment in (ChannelFulfillment.FULFILLED, ChannelFulfillment.DELIVERED):
             channel_fulfilment(run, order, stored)
             return
-        if stored.state in RESERVED_STATES and order.hold_reason:
-            run.note(ledger.release_order(session, stored.id, f"held by the channel: {order.hold_reason}"))
-            move(session, log, stored.id, stored.state, OrderState.ON_HOLD, at=at, source=source,
-                 reason=order.hold_reason, hold_kind=HOLD_CHANNEL)  # fmt: skip
-            report.held += 1
-            return
-        if stored.state in UNRESERVED_STATES:
+        if stored.state in RESERVED_STATES:
+            _recheck_reserved(run, order, stored)
+        elif stored.state in UNRESERVED_STATES:
             _decide_unreserved(run, order, stored)
     except InvalidTransition as exc:
         report.conflicts.append(f"{where}: {exc} (update from {source} ignored)")
 
 
-def _decide_unreserved(run: ApplyPass, order: Order, stored: StoredOrder) -> None:
-    """An order without reservations (placed or on hold): hold it for the channel or payment, or reserve it."""
+def _recheck_reserved(run: ApplyPass, order: Order, stored: StoredOrder) -> None:
+    """A reserved order the channel now holds, or whose new version has a line without a SKU: its reservations
+    are released and it waits, with the reason."""
     if order.hold_reason:
         kind, reason = HOLD_CHANNEL, order.hold_reason
-    elif not order.financial_status.settled:
-        kind, reason = HOLD_PAYMENT, AWAITING_PAYMENT
+    elif order.unmapped_reason():
+        kind, reason = HOLD_MAPPING, order.unmapped_reason()
     else:
-        _reserve_one(run, order, stored)
         return
-    _hold(run, stored, reason, kind)
+    run.note(ledger.release_order(run.session, stored.id, f"on hold: {reason}"))
+    move(run.session, run.log, stored.id, stored.state, OrderState.ON_HOLD, at=run.at, source=run.source,
+         reason=reason, hold_kind=kind)  # fmt: skip
+    run.report.held += 1
 
 
-def _reserve_one(run: ApplyPass, order: Order, stored: StoredOrder) -> bool:
-    """Reserve every line of a stored, unreserved order: confirmed, or on hold for stock with the reason."""
-    session, source, policies, at, log, report = run[:6]
-    locations = locations_for(order.channel, policies)
-    requests = [
-        ledger.LineRequest(stored.id, line_id, sku, quantity, locations)
-        for line_id, sku, quantity in session.execute(
-            select(LINES.c.id, LINES.c.sku, LINES.c.quantity).where(LINES.c.order_id == stored.id).order_by(LINES.c.id)
-        )
-    ]
-    (outcome,) = ledger.reserve_lines(session, requests)
-    report.touched_skus |= set(outcome.skus)
-    if outcome.ok:
-        move(session, log, stored.id, stored.state, OrderState.CONFIRMED, at=at, source=source, reason="stock reserved")
-        report.confirmed += 1
-        stored.state = OrderState.CONFIRMED
-        return True
-    _hold(run, stored, outcome.reason or "stock could not be reserved")
-    return False
-
-
-def _hold(run: ApplyPass, stored: StoredOrder, reason: str, kind: str = HOLD_STOCK) -> None:
-    """Put the order on hold (or keep it there) for `kind` with `reason`; an event only when something changed."""
-    session, source, at, log, report = run.session, run.source, run.at, run.log, run.report
-    if stored.state == OrderState.ON_HOLD:
-        rehold(session, log, stored.id, at=at, source=source, reason=reason, hold_kind=kind,
-               previous_reason=stored.hold_reason)  # fmt: skip
+def _decide_unreserved(run: ApplyPass, order: Order, stored: StoredOrder) -> None:
+    """An order without reservations (placed or on hold): hold it for what it waits for, or reserve it."""
+    kind, reason = gate(order, run.ship_before_payment)
+    if kind:
+        hold(run, stored, reason, kind)
     else:
-        move(session, log, stored.id, stored.state, OrderState.ON_HOLD, at=at, source=source, reason=reason,
-             hold_kind=kind)  # fmt: skip
-        report.held += 1
-    stored.state, stored.hold_kind, stored.hold_reason = OrderState.ON_HOLD, kind, reason
-
-
-def channel_fulfilment(run: ApplyPass, order: Order, stored: StoredOrder) -> OrderState | None:
-    """The channel shipped (or delivered) the order itself: commit what is reserved and move forward.
-
-    Returns the state the order moved to, or None when the move was stale (already there or beyond).
-    """
-    session, source, at, log, report = run.session, run.source, run.at, run.log, run.report
-    target = OrderState.DELIVERED if order.fulfillment == ChannelFulfillment.DELIVERED else OrderState.SHIPPED
-    state = stored.state
-    try:
-        if not is_forward(state, target):
-            return None
-    except InvalidTransition as exc:
-        report.conflicts.append(f"{order.channel}/{order.external_id}: {exc} (update from {source} ignored)")
-        return None
-    note = "shipped by the channel"
-    if state in UNRESERVED_STATES:
-        if _reserve_one(run, order, stored):
-            state = OrderState.CONFIRMED
-        else:
-            state = OrderState.ON_HOLD
-            note = "shipped by the channel; stock was not reserved, so none was committed"
-    if state != OrderState.ON_HOLD:
-        remaining = unshipped_by_sku(session, stored.id)
-        if remaining:
-            run.note(ledger.commit_lines(session, stored.id, remaining, note))
-    session.execute(update(LINES).where(LINES.c.order_id == stored.id).values(shipped_quantity=LINES.c.quantity))
-    if target == OrderState.DELIVERED and RANK[state] < RANK[OrderState.SHIPPED]:
-        move(session, log, stored.id, state, OrderState.SHIPPED, at=at, source=source, reason=note)
-        state = OrderState.SHIPPED
-    move(session, log, stored.id, state, target, at=at, source=source, reason=note)
-    stored.state = target
-    return target
+        reserve_one(run, order, stored)
 
 
 # --- lines ----------------------------------------------------------------------------------------------------
@@ -230,7 +121,7 @@ def _apply_lines(run: ApplyPass, order: Order, stored: StoredOrder) -> None:
     }
     if stored.state == OrderState.CANCELLED:
         return  # nothing is reserved or will ship: the stored document has the channel's lines
-    wanted = {line.external_id: (line.sku, line.quantity) for line in order.lines}
+    wanted = {line.external_id: (line.sku or "", line.quantity) for line in order.stock_lines}
     if all(current.get(ext, (0, None, None, 0))[1:3] == value for ext, value in wanted.items()) and all(
         ext in wanted or qty == 0 for ext, (_lid, _sku, qty, _shipped) in current.items()
     ):
@@ -264,7 +155,7 @@ def _apply_lines(run: ApplyPass, order: Order, stored: StoredOrder) -> None:
     reason = next(o.reason for o in outcomes if not o.ok) or "stock could not be reserved"
     run.note(ledger.release_order(session, stored.id, "lines changed at the channel; held for stock"))
     log.add(stored.id, at, stored.state.value, stored.state.value, source, summary)
-    _hold(run, stored, reason)
+    hold(run, stored, reason)
 
 
 def _write_lines(

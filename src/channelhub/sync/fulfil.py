@@ -4,8 +4,9 @@ Both run in the caller's transaction, settle their stock effects in it (`channel
 held for restocked units are retried, the new figures published) and return the ledger's `StockChange`.
 `record_shipment`:
 
-- a shipment is identified by (order, tracking number): recording the same tracking number again adds nothing
-  (tracking numbers are merged, never replaced) and returns `created=False`;
+- a shipment is identified by (order, `shipment.identity`: the id its channel gave it, else its tracking
+  number): recording the same one again adds nothing (tracking numbers are merged, never replaced) and returns
+  `created=False`;
 - quantities are checked against the units not yet shipped, with an error naming the order and SKU; an empty
   `shipment.lines` means every unshipped unit;
 - the ledger commits the units (on_hand and reserved drop together), lines' shipped_quantity grows, and the
@@ -75,18 +76,18 @@ def record_shipment(
     *,
     at: datetime,
     notify_channel: bool = True,
+    settle_stock: bool = True,
 ) -> ShipmentResult:
     """Record `shipment` for `order` (an order id, or (channel, external_id)); see the module contract.
 
     Raises ShipmentError naming the order and SKU for a shipment that does not fit, and InvalidTransition for an
-    order that is not ready to ship (placed, on hold, cancelled).
+    order that is not ready to ship (placed, on hold, cancelled). `notify_channel=False` for a shipment the
+    channel reported itself; `settle_stock=False` for a caller that settles its unit of work once (apply).
     """
     order_id, channel, external_id, number, state = resolve_order(session, order)
     where = f"order {channel}/{external_id}"
     known = session.scalar(
-        select(SHIPMENTS.c.id).where(
-            SHIPMENTS.c.order_id == order_id, SHIPMENTS.c.tracking_number == shipment.tracking_number
-        )
+        select(SHIPMENTS.c.id).where(SHIPMENTS.c.order_id == order_id, SHIPMENTS.c.shipment_key == shipment.identity)
     )
     if known is not None:
         return ShipmentResult(order_id, known, created=False, state=state.value)
@@ -117,7 +118,7 @@ def record_shipment(
             raise ShipmentError(
                 f"{where}: cannot ship {quantity} of '{sku}', only {unshipped[sku]} unshipped", where=source
             )
-    touched = ledger.commit_lines(session, order_id, wanted, f"shipment {shipment.tracking_number} ({source})")
+    touched = ledger.commit_lines(session, order_id, wanted, f"shipment {shipment.identity} ({source})")
     line_ids: dict[str, str] = {}
     for line in lines:
         line_ids.setdefault(line.sku, line.external_id)
@@ -144,6 +145,9 @@ def record_shipment(
             shipped_at=shipment.shipped_at,
             lines=[line.model_dump(mode="json") for line in explicit.lines],
             source=source[:200],
+            external_id=shipment.external_id,
+            shipment_key=shipment.identity,
+            tracking=_tracking(shipment),
         )
         .returning(SHIPMENTS.c.id)
     ).scalar_one()
@@ -155,7 +159,7 @@ def record_shipment(
     )
     target = OrderState.SHIPPED if remaining == 0 else OrderState.PARTIALLY_SHIPPED
     log = EventLog()
-    reason = f"{shipment.carrier} {shipment.tracking_number}"
+    reason = " ".join(part for part in (shipment.carrier, shipment.tracking_number or shipment.identity) if part)
     if move(session, log, order_id, state, target, at=at, source=source, reason=reason):
         state = target
     log.flush(session)
@@ -175,9 +179,20 @@ def record_shipment(
             },
             cause=f"shipment:{shipment_id}",
         )
-    settle(session, policies, touched=touched.skus, freed=touched.freed, cause=f"shipment:{shipment_id}", at=at,
-           source=source)  # fmt: skip
+    if settle_stock:
+        settle(session, policies, touched=touched.skus, freed=touched.freed, cause=f"shipment:{shipment_id}", at=at,
+               source=source)  # fmt: skip
     return ShipmentResult(order_id, shipment_id, created=True, state=state.value, outbox_key=key, change=touched)
+
+
+def _tracking(shipment: Shipment) -> list[dict[str, str]]:
+    """Every tracking number of the shipment with its link (paired by position), the primary one first."""
+    numbers = [n for n in shipment.tracking_numbers if n] or [shipment.tracking_number]
+    urls = list(shipment.tracking_urls) or [shipment.tracking_url]
+    if shipment.tracking_number and shipment.tracking_number not in numbers:
+        numbers.insert(0, shipment.tracking_number)
+        urls.insert(0, shipment.tracking_url)
+    return [{"number": n, "url": urls[i] if i < len(urls) else ""} for i, n in enumerate(numbers) if n]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ For a batch of records (a pulled page, a webhook delivery, the rows chosen for a
    unchanged order or a re-delivered webhook stores no second copy (counted as `duplicates`);
 2. each new record is mapped; it is quarantined with a reason naming `record.source` when the connector marked a
    problem, when map_order fails in any way (a connector bug never blocks a channel), or when the order breaks
-   the channel's rules (`IngestRules`: a line quantity above `max_line_quantity`);
+   the channel's rules (`IngestRules`: a line quantity above `max_line_quantity`). A mapped order then takes the
+   channel's `unmapped_lines` rule (lines without a SKU kept as non-stock lines, or left to hold the order) and
+   the totals check (`channelhub.model.totals`), whose findings are kept as the order's `warnings`;
 3. the mapped orders are applied a slice at a time (`apply_orders`). Should the database refuse a slice (a value
    it cannot hold that mapping let through), the slice is applied again one order at a time, each in a
    savepoint, and only the refused order is quarantined with the database's reason;
@@ -28,14 +30,15 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, select, update
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channelhub.errors import Fatal, MappingError, Retryable
 from channelhub.logs import get_logger
 from channelhub.model.limits import DEFAULT_MAX_LINE_QUANTITY, order_problems
 from channelhub.model.orders import Order
+from channelhub.model.totals import totals_warnings
 from channelhub.ports import Connector, RawRecord
 from channelhub.redact import scrub
 from channelhub.stock.policy import ChannelStockPolicy
@@ -63,6 +66,22 @@ class IngestRules:
     """A channel's rules for what may be applied (`[[channels]]` keys)."""
 
     max_line_quantity: int = DEFAULT_MAX_LINE_QUANTITY
+    unmapped_lines: str = "hold"  # "hold" | "no_stock": what a line without a SKU is
+    ship_before_payment: frozenset[str] = frozenset()  # payment methods whose orders ship unpaid
+
+
+def prepare(order: Order, rules: IngestRules) -> Order:
+    """The mapped order under the channel's rules: lines without a SKU made non-stock when `unmapped_lines` is
+    "no_stock", and the totals check's findings as `warnings`."""
+    update: dict[str, Any] = {}
+    if rules.unmapped_lines == "no_stock" and any(line.unmapped for line in order.lines):
+        update["lines"] = tuple(
+            line.model_copy(update={"requires_stock": False}) if line.unmapped else line for line in order.lines
+        )
+    warnings = totals_warnings(order)
+    if warnings != order.warnings:
+        update["warnings"] = warnings
+    return order.model_copy(update=update) if update else order
 
 
 @dataclass
@@ -135,7 +154,7 @@ def map_record(connector: Connector, record: RawRecord, rules: IngestRules) -> t
     problems = order_problems(order, max_line_quantity=rules.max_line_quantity)
     if problems:
         return None, f"{record.source}: " + "; ".join(problems)
-    return order, ""
+    return prepare(order, rules), ""
 
 
 def _seen(session: Session, channel: str, column: Any, values: list[str]) -> set[str]:
@@ -199,7 +218,8 @@ def ingest_records(
                 row[_EXTERNAL_ID] = order.external_id
             mapped.append((order, Verdict(record.source)))
             applied_rows.append(row)
-        applied = apply_guarded(session, mapped, source=source, policies=policies, now=now, report=report)
+        applied = apply_guarded(session, mapped, source=source, policies=policies, now=now, report=report,
+                                rules=rules)  # fmt: skip
         for (_order, verdict), row in zip(mapped, applied_rows, strict=True):
             row[_STATUS], row[_REASON] = verdict.status, verdict.reason
         touched |= applied.touched_skus
@@ -220,15 +240,21 @@ def apply_guarded(
     policies: Sequence[ChannelStockPolicy],
     now: datetime,
     report: IngestReport,
+    rules: IngestRules,
+    remap: bool = False,
 ) -> ApplyReport:
     """Apply the mapped orders in a savepoint; when the database refuses the slice, apply them one by one and
-    quarantine only the refused ones (their verdicts say so)."""
+    quarantine only the refused ones (their verdicts say so). `remap`: see `apply_orders`."""
     orders = [order for order, _row in mapped]
     if not orders:
         return ApplyReport()
+    options: dict[str, Any] = {
+        "source": source, "policies": policies, "now": now, "settle_stock": False,
+        "ship_before_payment": rules.ship_before_payment, "remap": remap,
+    }  # fmt: skip
     try:
         with session.begin_nested():
-            applied = apply_orders(session, orders, source=source, policies=policies, now=now, settle_stock=False)
+            applied = apply_orders(session, orders, **options)
         report.applied += len(orders)
         return applied
     except REFUSALS as exc:
@@ -237,9 +263,7 @@ def apply_guarded(
     for order, verdict in mapped:
         try:
             with session.begin_nested():
-                applied.merge(
-                    apply_orders(session, [order], source=source, policies=policies, now=now, settle_stock=False)
-                )
+                applied.merge(apply_orders(session, [order], **options))
             report.applied += 1
         except REFUSALS as exc:
             verdict.status = "quarantined"
@@ -275,55 +299,3 @@ def _log_conflicts(channel: str, conflicts: list[str]) -> None:
         log.warning("order conflict", channel=channel, conflict=scrub(conflict))
     if len(conflicts) > MAX_LOGGED_CONFLICTS:
         log.warning("more order conflicts", channel=channel, count=len(conflicts) - MAX_LOGGED_CONFLICTS)
-
-
-def replay_quarantined(
-    session: Session,
-    connector: Connector,
-    inbox_ids: Sequence[int] | None,
-    *,
-    rules: IngestRules,
-    policies: Sequence[ChannelStockPolicy],
-    now: datetime,
-) -> IngestReport:
-    """Map the channel's quarantined inbox rows again (after a fix) in the caller's transaction and apply those
-    that map now. Rows that still fail stay quarantined with the new reason; nothing is deleted."""
-    channel = connector.channel
-    report = IngestReport(channel=channel)
-    stmt = (
-        select(INBOX.c.id, INBOX.c.stream, INBOX.c.source, INBOX.c.body, INBOX.c.external_id, INBOX.c.delivery_id)
-        .where(INBOX.c.channel == channel, INBOX.c.status == "quarantined")
-        .order_by(INBOX.c.id)
-    )
-    if inbox_ids is not None:
-        stmt = stmt.where(INBOX.c.id.in_(list(inbox_ids)))
-    changes: list[dict[str, Any]] = []
-    mapped: list[tuple[Order, Verdict]] = []
-    ids: list[int] = []
-    for row in session.execute(stmt):
-        record = RawRecord(row.stream, row.source, row.body, row.external_id, None, row.delivery_id)
-        report.records += 1
-        order, reason = map_record(connector, record, rules)
-        if order is None:
-            changes.append({"_id": row.id, "status": "quarantined", "reason": reason})
-            report.quarantined += 1
-        else:
-            mapped.append((order, Verdict(row.source, reason=f"replayed {now.isoformat()}")))
-            ids.append(row.id)
-    applied = apply_guarded(session, mapped, source=f"{channel}:replay", policies=policies, now=now, report=report)
-    for inbox_id, (_order, verdict) in zip(ids, mapped, strict=True):
-        changes.append({"_id": inbox_id, "status": verdict.status, "reason": verdict.reason})
-    if changes:
-        session.execute(
-            update(INBOX)
-            .where(INBOX.c.id == bindparam("_id"))
-            .values(status=bindparam("status"), reason=bindparam("reason")),
-            changes,
-        )
-    report.orders.merge(applied)
-    if applied.touched_skus or applied.freed_skus:
-        cause = f"orders:{channel}:replay"
-        report.orders.merge(
-            settle(session, policies, touched=applied.touched_skus, freed=applied.freed_skus, cause=cause, at=now)
-        )
-    return report

@@ -131,7 +131,7 @@ class ContractHooks:
             order_external_id=order.external_id,
             order_number=order.number,
             shipment=Shipment(carrier="contract", tracking_number="CT000000001", shipped_at=CONTRACT_NOW),
-            line_external_ids={line.sku: line.external_id for line in order.lines},
+            line_external_ids={line.sku: line.external_id for line in order.stock_lines if line.sku},
             idempotency_key="contract-fulfillment-1",
         )
 

@@ -13,7 +13,8 @@ from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store import Database
 from channelhub.sync.fulfil import OrderRef, ReturnResult, ShipmentResult, record_return, record_shipment
 from channelhub.sync.holds import settle
-from channelhub.sync.ingest import IngestReport, IngestRules, ingest_records, replay_quarantined
+from channelhub.sync.ingest import IngestReport, IngestRules, ingest_records
+from channelhub.sync.replay import replay_quarantined, replay_unmapped
 from channelhub.sync.report import ApplyReport
 
 
@@ -51,6 +52,21 @@ def replay(
     at = now if now is not None else datetime.now(UTC)
     with db.transaction() as session:
         return replay_quarantined(session, connector, inbox_ids, rules=rules, policies=policies, now=at)
+
+
+def replay_held(
+    db: Database,
+    connector: Connector,
+    policies: Sequence[ChannelStockPolicy] = (),
+    *,
+    rules: IngestRules = IngestRules(),
+    now: datetime | None = None,
+) -> IngestReport:
+    """The channel's orders held for a line without a SKU mapped again (after a SKU map entry), in one
+    transaction, as `channelhub replay` does."""
+    at = now if now is not None else datetime.now(UTC)
+    with db.transaction() as session:
+        return replay_unmapped(session, connector, rules=rules, policies=policies, now=at)
 
 
 def release_holds(
