@@ -38,6 +38,7 @@ from channelhub.ports import (
     RefundRequest,
     StockUpdate,
     WriteResult,
+    hub_sku,
 )
 
 BASE_TIME = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -172,7 +173,8 @@ class FakeOrderSource(RecordingConnector):
 
     `fail_after`: raise `error` after yielding that many pages. `committed` lists the labels whose
     on_committed ran. `map_order` parses the JSON body; `broken_skus` makes mapping fail for lines of those SKUs
-    (to test quarantine and replay after a "fix": clear the set).
+    (to test quarantine and replay after a "fix": clear the set); `sku_map` gives lines without a SKU one, by the
+    keys of `channelhub.ports.hub_sku` (to test a replay after a SKU map entry).
     """
 
     kind = "fake-orders"
@@ -185,6 +187,7 @@ class FakeOrderSource(RecordingConnector):
         self.committed: list[str] = []
         self.requests: list[PullRequest] = []
         self.broken_skus: set[str] = set()
+        self.sku_map: dict[str, str] = {}
 
     def _page(self, index: int, page: Any) -> PulledPage:
         if isinstance(page, PulledPage):
@@ -206,8 +209,16 @@ class FakeOrderSource(RecordingConnector):
         order = Order.model_validate_json(record.body)
         broken = [line.sku for line in order.lines if line.sku in self.broken_skus]
         if broken:
-            raise MappingError(f"no SKU mapping for {', '.join(broken)}", where=record.source)
+            raise MappingError(f"no SKU mapping for {', '.join(map(str, broken))}", where=record.source)
+        if self.sku_map and any(line.sku is None for line in order.lines):
+            lines = tuple(line if line.sku is not None else self._mapped(line) for line in order.lines)
+            order = order.model_copy(update={"lines": lines})
         return order
+
+
+    def _mapped(self, line: OrderLine) -> OrderLine:
+        sku = hub_sku(self.sku_map, None, variant_id=line.variant_id, product_id=line.product_id, title=line.title)
+        return line.model_copy(update={"sku": sku})
 
 
 class FileReceiverConnector(RecordingConnector):
