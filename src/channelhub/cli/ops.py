@@ -257,18 +257,37 @@ def inspect(
     options = {"layout": layout} if layout else {}
     orders: list[dict[str, Any]] = []
     problems: list[str] = []
+    notes: list[str] = []
     for record in connector.inspect(file.name, file.read_bytes(), options):
         order, reason = map_record(connector, record, rules)  # exactly what an import would decide
         if order is None:
             problems.append(reason)
         else:
             orders.append(order.model_dump(mode="json"))
+            notes += order_notes(order)
     print_json(orders)
+    for note in notes:
+        err_console.print(note, markup=False)
     for reason in problems:
         err_console.print(f"refused: {reason}", markup=False)
     err_console.print(f"{len(orders)} order(s) mapped, {len(problems)} refused", markup=False)
     if problems:
         raise typer.Exit(1)
+
+
+def order_notes(order: Any) -> list[str]:
+    """What an import would make of the order's lines beyond the JSON: each line without a SKU (the order is
+    held), each line that reserves no stock, and the totals check's warnings."""
+    out = []
+    where = f"order {order.external_id}"
+    for position, line in enumerate(order.lines, 1):
+        if line.unmapped:
+            key = f"title:{line.title}" if line.title else f"product:{line.product_id}"
+            out.append(f"held: {where}: {line.label(position)} has no SKU (give it one in the SKU map, e.g. {key!r})")
+        elif not line.requires_stock:
+            out.append(f"no stock: {where}: {line.label(position)} is a {line.kind.value} line: no reservation")
+    out += [f"warning: {where}: {warning}" for warning in order.warnings]
+    return out
 
 
 # --- config / db / demo -------------------------------------------------------------------------------------
