@@ -303,3 +303,43 @@ def test_quarantine_replay_applies_rows_once_the_cause_is_fixed(hub_dir: Path) -
     assert "W-2" in invoke("orders", "list", "--channel", "web").stdout
     # Replaying again finds nothing: the order is not applied twice.
     assert "applied" not in invoke("quarantine", "replay").stdout
+
+
+def test_orders_show_lists_every_line_fees_notes_and_the_totals_warning(hub_dir: Path) -> None:
+    from channelhub.model.money import MoneyBag
+    from channelhub.model.orders import Fee, LineKind, OrderLine, Totals
+    from channelhub.sync.ingest import IngestRules, prepare
+
+    assert invoke("stock", "set", "MUG-1", "5", "--reason", "count").exit_code == 0
+    base = make_order("B-1", [("MUG-1", 1)], channel="shop")
+    gift = OrderLine(
+        external_id="B-1-L2", sku=None, requires_stock=False, kind=LineKind.GIFT_CARD, title="Gift card",
+        quantity=1, unit_price=MoneyBag.of("25.00", "EUR"),
+    )  # fmt: skip
+    unmapped = OrderLine(external_id="B-1-L3", title="Purple Shirt", variant_title="L", quantity=1,
+                         unit_price=MoneyBag.of("5.00", "EUR"))  # fmt: skip
+    order = base.model_copy(
+        update={
+            "lines": (*base.lines, gift, unmapped),
+            "fees": (Fee(title="Gift wrap", amount=MoneyBag.of("2.00", "EUR")),),
+            "taxes_included": True,
+            "note": "leave at the back door",
+            "customer_note": "please hurry",
+            "tags": ("vip", "wholesale"),
+            "totals": Totals(subtotal=MoneyBag.of("40.00", "EUR"), total=MoneyBag.of("45.00", "EUR")),
+        }
+    )
+    db = db_of(hub_dir)
+    with db.transaction() as session:
+        apply_orders(session, [prepare(order, IngestRules())], source="test", policies=[])
+    db.dispose()
+
+    shown = invoke("orders", "show", "shop:B-1")
+    assert shown.exit_code == 0, shown.output
+    out = " ".join(shown.stdout.split())
+    assert "hold reason: line 3 'Purple Shirt - L' has no SKU" in out
+    assert "no stock (gift_card)" in out and "NO SKU: order held" in out
+    assert "fee: Gift wrap 2.00 EUR" in out and "prices include tax: yes" in out
+    assert "note: leave at the back door" in out and "customer note: please hurry" in out
+    assert "tags: vip, wholesale" in out
+    assert "warning: totals do not add up" in out and "42.00 EUR" in out and "45.00 EUR" in out

@@ -23,7 +23,7 @@ from channelhub.model.lifecycle import RANK, OrderState, is_forward
 from channelhub.model.orders import ChannelFulfillment, ChannelShipment, Order
 from channelhub.model.shipments import Shipment, ShipmentLine
 from channelhub.stock import ledger
-from channelhub.store.tables import LINES, SHIPMENTS
+from channelhub.store.tables import EVENTS, LINES, SHIPMENTS
 from channelhub.sync.apply_pass import UNRESERVED_STATES, ApplyPass, StoredOrder, reserve_one
 from channelhub.sync.fulfil import record_shipment
 from channelhub.sync.transitions import move, unshipped_by_sku
@@ -105,7 +105,9 @@ def _as_shipment(run: ApplyPass, order: Order, stored: StoredOrder, fulfilment: 
     )
     if not lines:
         note = f"channel fulfilment {fulfilment.external_id}: no unshipped stock line in it, nothing committed"
-        run.log.add(stored.id, run.at, stored.state.value, stored.state.value, run.source, note)
+        said = run.session.scalar(select(EVENTS.c.id).where(EVENTS.c.order_id == stored.id, EVENTS.c.reason == note))
+        if said is None:  # once, not at every later update of the order
+            run.log.add(stored.id, run.at, stored.state.value, stored.state.value, run.source, note)
         return None
     numbers, urls = fulfilment.tracking_numbers, fulfilment.tracking_urls
     return Shipment(

@@ -215,7 +215,6 @@ class FakeOrderSource(RecordingConnector):
             order = order.model_copy(update={"lines": lines})
         return order
 
-
     def _mapped(self, line: OrderLine) -> OrderLine:
         sku = hub_sku(self.sku_map, None, variant_id=line.variant_id, product_id=line.product_id, title=line.title)
         return line.model_copy(update={"sku": sku})
