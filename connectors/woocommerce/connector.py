@@ -89,9 +89,7 @@ class WooCommerceConnector(Connector):
         return pull_orders(self.client, self.resolver, request, self.settings.per_page, self.store)
 
     def map_order(self, record: RawRecord) -> Order:
-        return mapper.map_record(
-            record, channel=self.channel, sku_map=self.context.sku_map, carriers=self.carriers
-        )
+        return mapper.map_record(record, channel=self.channel, sku_map=self.context.sku_map, carriers=self.carriers)
 
     def inspect(self, filename: str, data: bytes, options: Mapping[str, str]) -> Iterator[RawRecord]:
         """A saved order payload, a list of them, or an envelope; no network (line SKUs are not looked up)."""

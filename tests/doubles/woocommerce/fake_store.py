@@ -50,6 +50,10 @@ TRACKING_FIELDS = dict.fromkeys(
     "string",
 )
 TRACKING_META_KEY = "_wc_shipment_tracking_items"
+RULE_CODES = frozenset(
+    {"rest_invalid_param", "woocommerce_rest_request_entity_too_large", "fake_unknown_parameter",
+     "rest_missing_callback_param"}
+)  # fmt: skip
 
 
 @dataclass
@@ -70,6 +74,7 @@ class FakeStore:
     extra_statuses: set[str] = field(default_factory=set)  # order statuses a plugin registered
     restocked: set[int] = field(default_factory=set)  # orders whose reduced stock a cancellation put back
     log: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
+    refusals: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, code) a rule refused
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- catalogue helpers -----------------------------------------------------------------------------------
@@ -109,6 +114,13 @@ class FakeStore:
     # -- dispatch --------------------------------------------------------------------------------------------
 
     def handle(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Reply:
+        reply = self._dispatch(method, url, headers, body)
+        status, _, payload = reply
+        if status >= 400 and isinstance(payload, dict) and payload.get("code") in RULE_CODES:
+            self.refusals.append((method, urlsplit(url).path, str(payload["code"])))
+        return reply
+
+    def _dispatch(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Reply:
         parts = urlsplit(url)
         query = parse_qs(parts.query, keep_blank_values=True)
         path = parts.path

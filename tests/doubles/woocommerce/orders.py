@@ -32,7 +32,11 @@ def _split_tax(gross: Decimal, rate: Decimal, included: bool) -> tuple[Decimal, 
     return gross, gross * rate
 
 
-def _line(oid: int, n: int, line: dict[str, Any], discount: Decimal, rate: Decimal, included: bool) -> dict[str, Any]:
+def _line(
+    oid: int, n: int, line: dict[str, Any], discount: Decimal, rate: Decimal, included: bool
+) -> tuple[dict[str, Any], Decimal, Decimal]:
+    """The line item, and its total and tax after discounts unrounded (what the order's totals sum when the
+    store rounds tax at subtotal level)."""
     qty = int(line.get("quantity", 1))
     entered = Decimal(str(line.get("price", "10.00"))) * qty
     net, tax = _split_tax(entered, rate, included)
@@ -45,7 +49,7 @@ def _line(oid: int, n: int, line: dict[str, Any], discount: Decimal, rate: Decim
         "taxes": [{"id": 1, "total": f"{cents(tax_after)}", "subtotal": f"{cents(tax)}"}] if rate else [],
         "meta_data": line.get("meta_data", []), "sku": line.get("sku", ""),
         "price": float(cents(net / qty)),
-    }  # fmt: skip
+    }, net_after, tax_after  # fmt: skip
 
 
 def _coupon_shares(amounts: list[Decimal], coupon: Decimal) -> list[Decimal]:
@@ -77,26 +81,34 @@ def make_order(
     paid: bool | None = None,
     meta_data: list[dict[str, Any]] | None = None,
     customer_note: str = "",
+    round_tax_at_subtotal: bool = False,
 ) -> dict[str, Any]:
     """An order in the documented REST v3 shape. `lines`: dicts with sku, product_id, variation_id, quantity,
     price (a decimal string, as the merchant typed it: with tax when `prices_include_tax`), name, meta_data.
     One `tax_rate` ("VAT") applies to lines, shipping and the fee; a coupon takes 2.00 as entered (with tax
     when prices include it), the fee ("Gift wrap") costs 1.50 before tax. `paid` (default: processing and
     completed orders are paid) sets date_paid and transaction_id as a card gateway does; `total` overrides
-    the grand total (a wrong one, for the tests of what does not add up)."""
+    the grand total (a wrong one, for the tests of what does not add up). `round_tax_at_subtotal` is the
+    store setting "Round tax at subtotal level, instead of per line": the order's tax is the rounded sum of the
+    lines' unrounded taxes, while each line still shows its own tax rounded."""
     rate = Decimal(tax_rate)
     lines = lines or [{"sku": f"SKU-{oid}", "product_id": 10, "quantity": 1, "price": "10.00"}]
     entered = [Decimal(str(line.get("price", "10.00"))) * int(line.get("quantity", 1)) for line in lines]
     shares = _coupon_shares(entered, Decimal("2.00") if coupons else Decimal(0))
-    items = [_line(oid, n, line, shares[n - 1], rate, prices_include_tax) for n, line in enumerate(lines, start=1)]
+    made = [_line(oid, n, line, shares[n - 1], rate, prices_include_tax) for n, line in enumerate(lines, start=1)]
+    items = [item for item, _, _ in made]
     ship, ship_tax = cents(Decimal(shipping)), cents(Decimal(shipping) * rate)  # shipping costs are entered ex tax
     fee, fee_tax = (Decimal("1.50"), cents(Decimal("1.50") * rate)) if fees else (Decimal(0), Decimal(0))
 
     def total_of(field: str) -> Decimal:
         return sum((Decimal(i[field]) for i in items), Decimal(0))
 
-    cart_tax = total_of("total_tax") + fee_tax
-    grand = total_of("total") + ship + fee + cart_tax + ship_tax
+    if round_tax_at_subtotal:
+        line_tax, line_net = cents(sum((t for _, _, t in made), Decimal(0))), sum((n for _, n, _ in made), Decimal(0))
+    else:
+        line_tax, line_net = total_of("total_tax"), total_of("total")
+    cart_tax = line_tax + fee_tax
+    grand = cents(line_net + ship + fee + cart_tax + ship_tax)
     paid = status in ("processing", "completed") if paid is None else paid
     address = {"first_name": "Ada", "last_name": "Lovelace", "company": "", "address_1": "1 Analytical Row",
                "address_2": "", "city": "Lyon", "state": "", "postcode": "69001", "country": "FR"}  # fmt: skip

@@ -55,7 +55,9 @@ def test_money_is_decimal_from_strings_and_figures_are_kept_as_reported() -> Non
     assert order.discounts[0].code == "spring" and order.discounts[0].amount.shop.amount == Decimal("2.00")
     assert order.taxes[0].title == "VAT" and order.taxes[0].rate == Decimal("20")
     assert line.taxes[0].amount.shop.amount == Decimal("0.26")  # 20% of the 1.30 left after the coupon
-    assert [(f.title, f.amount.shop.amount, f.external_id) for f in order.fees] == [("Gift wrap", Decimal("1.50"), "707")]
+    assert [(f.title, f.amount.shop.amount, f.external_id) for f in order.fees] == [
+        ("Gift wrap", Decimal("1.50"), "707")
+    ]
     assert order.totals.fees.shop.amount == Decimal("1.50") and "fees" not in order.extra
     assert order.taxes_included is False and order.extra["prices_include_tax"] is False
     assert order.payment_method == "stripe" and order.extra["payment_method_title"] == "Card"
