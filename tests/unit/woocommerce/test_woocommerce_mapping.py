@@ -12,12 +12,12 @@ from woo_helpers import FIXTURES, connector
 
 from channelhub.cli import app
 from channelhub.errors import MappingError
-from channelhub.model.orders import ChannelFulfillment, FinancialStatus
+from channelhub.model.orders import ChannelFulfillment, FinancialStatus, Order
 from channelhub.ports import RawRecord
 from doubles.woocommerce.fake_store import make_order
 
 
-def _map(order: dict, **kw) -> object:  # type: ignore[no-untyped-def]
+def _map(order: dict, **kw) -> Order:  # type: ignore[type-arg]
     return connector(**kw).map_order(RawRecord("orders", "test", json.dumps(order)))
 
 
