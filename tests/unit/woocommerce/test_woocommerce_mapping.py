@@ -51,14 +51,16 @@ def test_money_is_decimal_from_strings_and_figures_are_kept_as_reported() -> Non
     assert line.subtotal is not None and line.subtotal.shop.amount == Decimal("3.30")
     assert line.total_discount is not None and line.total_discount.shop.amount == Decimal("2.00")
     assert order.totals.total.shop.amount == Decimal(raw["total"])
-    assert order.totals.shipping.shop.amount == Decimal("4.90")
+    assert order.totals.shipping is not None and order.totals.shipping.shop.amount == Decimal("4.90")
     assert order.discounts[0].code == "spring" and order.discounts[0].amount.shop.amount == Decimal("2.00")
     assert order.taxes[0].title == "VAT" and order.taxes[0].rate == Decimal("20")
     assert line.taxes[0].amount.shop.amount == Decimal("0.26")  # 20% of the 1.30 left after the coupon
     assert [(f.title, f.amount.shop.amount, f.external_id) for f in order.fees] == [
         ("Gift wrap", Decimal("1.50"), "707")
     ]
-    assert order.totals.fees.shop.amount == Decimal("1.50") and "fees" not in order.extra
+    assert (
+        order.totals.fees is not None and order.totals.fees.shop.amount == Decimal("1.50") and "fees" not in order.extra
+    )
     assert order.taxes_included is False and order.extra["prices_include_tax"] is False
     assert order.payment_method == "stripe" and order.extra["payment_method_title"] == "Card"
     assert order.shipping_address is not None and order.shipping_address.country == "FR"
