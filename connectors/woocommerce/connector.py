@@ -18,6 +18,7 @@ from channelhub_connectors.woocommerce import mapper, webhooks
 from channelhub_connectors.woocommerce.cancellation import CancellationPusher
 from channelhub_connectors.woocommerce.client import WooClient
 from channelhub_connectors.woocommerce.config import WooCommerceSettings
+from channelhub_connectors.woocommerce.fulfilments import carrier_names
 from channelhub_connectors.woocommerce.orders import STREAM, LineSkuResolver, pull_orders
 from channelhub_connectors.woocommerce.stock import Catalogue, StockPusher
 from channelhub_connectors.woocommerce.tracking import TrackingPusher
@@ -72,6 +73,8 @@ class WooCommerceConnector(Connector):
         self.catalogue = Catalogue(self.client)
         self.stock = StockPusher(self.client, self.catalogue, context.sku_map)
         self.tracking = TrackingPusher(self.client, settings)
+        # What the tracking pusher writes as a provider slug reads back as the hub's carrier (fulfilments.py).
+        self.carriers = carrier_names(settings.tracking_providers)
         self.cancellations = CancellationPusher(self.client)
 
     @classmethod
@@ -86,7 +89,7 @@ class WooCommerceConnector(Connector):
         return pull_orders(self.client, self.resolver, request, self.settings.per_page, self.store)
 
     def map_order(self, record: RawRecord) -> Order:
-        return mapper.map_record(record, channel=self.channel, sku_map=self.context.sku_map)
+        return mapper.map_record(record, channel=self.channel, sku_map=self.context.sku_map, carriers=self.carriers)
 
     def inspect(self, filename: str, data: bytes, options: Mapping[str, str]) -> Iterator[RawRecord]:
         """A saved order payload, a list of them, or an envelope; no network (line SKUs are not looked up)."""

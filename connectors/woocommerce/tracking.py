@@ -69,7 +69,9 @@ class TrackingPusher:
     def _note(self, order_id: str, request: FulfillmentRequest) -> None:
         endpoint = f"orders/{order_id}/notes"
         number = request.shipment.tracking_number
-        notes = self.client.call("GET", endpoint, params={"per_page": 100}).data or []
+        # The notes route pages nothing and takes no per_page (REST v3 docs, "List all order notes": context and
+        # type only): WooCommerce answers every note of the order, and would silently ignore a per_page.
+        notes = self.client.call("GET", endpoint).data or []
         if any(isinstance(n, dict) and number in str(n.get("note") or "") for n in notes):
             log.info("channel %s: order %s already has a note for %s", self.client.channel, order_id, number)
             return

@@ -1,7 +1,7 @@
 """Regenerate the WooCommerce cassettes: `/work/venv/bin/python tests/cassettes/woocommerce/record.py`.
 
 No real store is reachable from the test machines, so the cassettes are recorded with vcrpy against the fake
-store (`channelhub_connectors.woocommerce.fake_store`) served over HTTP on 127.0.0.1. The connector is built for
+store (`doubles.woocommerce.fake_store`) served over HTTP on 127.0.0.1. The connector is built for
 `https://shop.example.test` (HTTPS: basic auth, or `query_string_auth`; plain HTTP would sign with OAuth 1.0a and
 a random nonce) and a session adapter redirects each request to the loopback server; afterwards the recorded
 `http://127.0.0.1:<port>` is rewritten to `https://shop.example.test`, so replay sees the real URL shape.
@@ -20,7 +20,6 @@ from typing import Any
 import requests
 import vcr
 from channelhub_connectors.woocommerce.connector import WooCommerceConnector
-from channelhub_connectors.woocommerce.fake_store import FakeStore, make_order, serve
 from requests.adapters import HTTPAdapter
 
 from channelhub.errors import ChannelhubError
@@ -28,8 +27,11 @@ from channelhub.ports import ConnectorContext, PullRequest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1]))  # tests/: the fake store lives in tests/doubles
 
 from woo_scenarios import NOW, OVERLAP, STOCK_UPDATES, cancellation, fulfilment  # noqa: E402
+
+from doubles.woocommerce.fake_store import FakeStore, make_order, serve  # noqa: E402
 
 HOST = "shop.example.test"
 STORE_URL = f"https://{HOST}"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from channelhub_connectors.woocommerce.fake_store import make_order
 from woo_helpers import fake
 from woo_scenarios import cancellation
 
 from channelhub.errors import Skippable
 from channelhub.ports import CancellationRequest
+from doubles.woocommerce.fake_store import make_order
 
 
 def test_the_store_puts_managed_stock_back_once_and_the_order_is_cancelled() -> None:

@@ -7,17 +7,17 @@ from decimal import Decimal
 
 import pytest
 from channelhub_connectors.woocommerce import mapper
-from channelhub_connectors.woocommerce.fake_store import make_order
 from typer.testing import CliRunner
 from woo_helpers import FIXTURES, connector
 
 from channelhub.cli import app
 from channelhub.errors import MappingError
-from channelhub.model.orders import ChannelFulfillment, FinancialStatus
+from channelhub.model.orders import ChannelFulfillment, FinancialStatus, Order
 from channelhub.ports import RawRecord
+from doubles.woocommerce.fake_store import make_order
 
 
-def _map(order: dict, **kw) -> object:  # type: ignore[no-untyped-def]
+def _map(order: dict, **kw) -> Order:  # type: ignore[type-arg]
     return connector(**kw).map_order(RawRecord("orders", "test", json.dumps(order)))
 
 
@@ -44,16 +44,25 @@ def test_status_words(status, financial, held, cancelled, fulfilment) -> None:  
 
 
 def test_money_is_decimal_from_strings_and_figures_are_kept_as_reported() -> None:
-    raw = make_order(7, coupons=True, fees=True, lines=[{"sku": "A", "product_id": 1, "quantity": 3, "price": "0.10"}])
+    raw = make_order(7, coupons=True, fees=True, lines=[{"sku": "A", "product_id": 1, "quantity": 3, "price": "1.10"}])
     order = _map(raw)
     line = order.lines[0]
-    assert line.unit_price.shop.amount == Decimal("0.10") and line.unit_price.shop.currency == "EUR"
+    assert line.unit_price.shop.amount == Decimal("1.10") and line.unit_price.shop.currency == "EUR"
+    assert line.subtotal is not None and line.subtotal.shop.amount == Decimal("3.30")
+    assert line.total_discount is not None and line.total_discount.shop.amount == Decimal("2.00")
     assert order.totals.total.shop.amount == Decimal(raw["total"])
-    assert order.totals.shipping.shop.amount == Decimal("4.90")
+    assert order.totals.shipping is not None and order.totals.shipping.shop.amount == Decimal("4.90")
     assert order.discounts[0].code == "spring" and order.discounts[0].amount.shop.amount == Decimal("2.00")
     assert order.taxes[0].title == "VAT" and order.taxes[0].rate == Decimal("20")
-    assert line.taxes[0].amount.shop.amount == Decimal("0.06")
-    assert order.extra["fees"] == [{"name": "Gift wrap", "total": "1.50", "total_tax": "0.00"}]
+    assert line.taxes[0].amount.shop.amount == Decimal("0.26")  # 20% of the 1.30 left after the coupon
+    assert [(f.title, f.amount.shop.amount, f.external_id) for f in order.fees] == [
+        ("Gift wrap", Decimal("1.50"), "707")
+    ]
+    assert (
+        order.totals.fees is not None and order.totals.fees.shop.amount == Decimal("1.50") and "fees" not in order.extra
+    )
+    assert order.taxes_included is False and order.extra["prices_include_tax"] is False
+    assert order.payment_method == "stripe" and order.extra["payment_method_title"] == "Card"
     assert order.shipping_address is not None and order.shipping_address.country == "FR"
     assert order.customer is not None and order.customer.email == "ada@example.test"
 
@@ -69,11 +78,24 @@ def test_channel_sku_map_applies() -> None:
     assert order.lines[0].sku == "HUB-A"
 
 
-def test_line_without_sku_is_a_mapping_error_naming_the_line() -> None:
+def test_line_without_sku_is_kept_without_one_so_the_hub_holds_the_order_naming_it() -> None:
     raw = make_order(10, lines=[{"sku": "OK", "product_id": 1}, {"sku": "", "product_id": 5, "variation_id": 6}])
-    with pytest.raises(MappingError) as caught:
-        _map(raw)
-    assert "line 1002" in str(caught.value) and "variation 6" in str(caught.value)
+    order = _map(raw)
+    assert [line.sku for line in order.lines] == ["OK", None]
+    assert order.unmapped_reason() == "line 2 'Item 2' has no SKU"
+
+
+@pytest.mark.parametrize(
+    ("key", "line"),
+    [
+        ("variant:6", {"sku": "", "product_id": 5, "variation_id": 6}),
+        ("product:5", {"sku": "", "product_id": 5, "variation_id": 6}),
+        ("title:Mystery box", {"sku": "", "product_id": 5, "name": "Mystery box"}),
+    ],
+)
+def test_a_line_without_sku_maps_through_the_sku_map_by_variation_product_or_title(key, line) -> None:  # type: ignore[no-untyped-def]
+    order = _map(make_order(13, lines=[line]), sku_map={key: "HUB-BOX"})
+    assert order.lines[0].sku == "HUB-BOX" and order.unmapped_reason() == ""
 
 
 @pytest.mark.parametrize("total", ["12,50", "abc", None, 12.5])

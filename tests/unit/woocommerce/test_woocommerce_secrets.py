@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 import requests
 from channelhub_connectors.woocommerce.connector import WooCommerceConnector
-from channelhub_connectors.woocommerce.fake_store import FakeStore, make_order, serve
 from woo_helpers import KEY, SECRET, connector, fake
 from woo_scenarios import NOW
 
 from channelhub.errors import ConnectorError, Retryable
 from channelhub.ports import ConnectorContext, PullRequest
+from doubles.woocommerce.fake_store import FakeStore, make_order, serve
 
 PULL = PullRequest(None, timedelta(minutes=5), NOW)
 

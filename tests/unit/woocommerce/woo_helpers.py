@@ -8,9 +8,9 @@ from typing import Any
 
 import requests
 from channelhub_connectors.woocommerce.connector import WooCommerceConnector
-from channelhub_connectors.woocommerce.fake_store import FakeStore, session_for
 
 from channelhub.ports import ConnectorContext
+from doubles.woocommerce.fake_store import FakeStore, session_for
 
 TESTS = Path(__file__).resolve().parents[2]
 CASSETTES = TESTS / "cassettes" / "woocommerce"

@@ -2,8 +2,13 @@
 documented REST v3 shapes (and the Shipment Tracking extension's), with nothing real behind it.
 
 Two ways in: `FakeStoreAdapter`, a requests transport adapter (in process, every request counted in
-`store.log`), and `serve(store)`, an HTTP server on 127.0.0.1 that vcrpy records through. The connector never
-imports this module.
+`store.log`), and `serve(store)`, an HTTP server on 127.0.0.1 that vcrpy records through. It lives under
+tests/ (DESIGN.md, "Test doubles"): nothing under connectors/ or src/ imports it.
+
+It refuses what WooCommerce refuses (`rules`, each rule with its source): `per_page` outside 1..100, a batch of
+more than 100 objects, a parameter or field of the wrong type or outside its options, and, louder than
+WooCommerce (which ignores them), a parameter or field the route does not take. Orders come from
+`orders.make_order`, figured the way WooCommerce figures them.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -20,6 +26,10 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
+
+from doubles.woocommerce.orders import make_order
+from doubles.woocommerce.rules import GLOBAL, check_batch, check_body, check_query, unknown
+from doubles.woocommerce.rules import error as _error
 
 Reply = tuple[int, dict[str, str], Any]
 # The order statuses of WooCommerce core (REST v3 `status`); plugins may register more (`FakeStore.extra_statuses`).
@@ -29,10 +39,21 @@ ORDER_STATUSES = frozenset(
 STOCK_REDUCED = frozenset({"processing", "on-hold", "completed"})  # where core has reduced an order's stock
 WC = "/wp-json/wc/v3/"
 TRACKING = "/wp-json/wc-shipment-tracking/v3/"
-
-
-def _error(status: int, code: str, message: str, **data: Any) -> Reply:
-    return status, {}, {"code": code, "message": message, "data": {"status": status, **data}}
+__all__ = ["FakeStore", "FakeStoreAdapter", "make_order", "serve", "session_for"]
+# Body fields the hub's writes may carry, with their types in WooCommerce's item schemas (REST v3 docs:
+# "Product properties", "Order notes properties"; the Shipment Tracking extension's create route).
+STOCK_FIELDS = {"id": "integer", "stock_quantity": "integer", "manage_stock": "boolean"}
+ORDER_FIELDS = {"status": "string", "customer_note": "string", "transaction_id": "string"}
+NOTE_FIELDS = {"note": "string", "customer_note": "boolean", "added_by_user": "boolean"}
+TRACKING_FIELDS = dict.fromkeys(
+    ("tracking_provider", "custom_tracking_provider", "custom_tracking_link", "tracking_number", "date_shipped"),
+    "string",
+)
+TRACKING_META_KEY = "_wc_shipment_tracking_items"
+RULE_CODES = frozenset(
+    {"rest_invalid_param", "woocommerce_rest_request_entity_too_large", "fake_unknown_parameter",
+     "rest_missing_callback_param"}
+)  # fmt: skip
 
 
 @dataclass
@@ -53,6 +74,7 @@ class FakeStore:
     extra_statuses: set[str] = field(default_factory=set)  # order statuses a plugin registered
     restocked: set[int] = field(default_factory=set)  # orders whose reduced stock a cancellation put back
     log: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
+    refusals: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, code) a rule refused
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- catalogue helpers -----------------------------------------------------------------------------------
@@ -92,6 +114,13 @@ class FakeStore:
     # -- dispatch --------------------------------------------------------------------------------------------
 
     def handle(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Reply:
+        reply = self._dispatch(method, url, headers, body)
+        status, _, payload = reply
+        if status >= 400 and isinstance(payload, dict) and payload.get("code") in RULE_CODES:
+            self.refusals.append((method, urlsplit(url).path, str(payload["code"])))
+        return reply
+
+    def _dispatch(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Reply:
         parts = urlsplit(url)
         query = parse_qs(parts.query, keep_blank_values=True)
         path = parts.path
@@ -105,10 +134,15 @@ class FakeStore:
                 return _error(401, "woocommerce_rest_authentication_error", "Consumer key is invalid.")
             data = json.loads(body) if body else None
             if path.startswith(TRACKING):
+                extra = sorted(n for n in query if n not in GLOBAL)
+                if extra:  # the extension's routes register no query arguments
+                    return unknown(extra, f"{method} {path}")
                 return self._tracking(method, path[len(TRACKING) :], data)
             if not path.startswith(WC):
                 return _error(404, "rest_no_route", "No route was found matching the URL and request method.")
-            return self._wc(method, path[len(WC) :].strip("/").split("/"), query, data)
+            route = path[len(WC) :].strip("/")
+            refusal = check_query(route, query) if method == "GET" else None
+            return refusal or self._wc(method, route.split("/"), query, data)
 
     def _authorised(self, headers: dict[str, str], query: dict[str, list[str]]) -> bool:
         given = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
@@ -119,15 +153,8 @@ class FakeStore:
         return (key, secret) == (self.consumer_key, self.consumer_secret)
 
     def _wc(self, method: str, parts: list[str], query: dict[str, list[str]], data: Any) -> Reply:
-        one = {k: v[0] for k, v in query.items()}
-        per_page = int(one.get("per_page", "10") or 10)
-        if not 1 <= per_page <= 100:
-            return _error(
-                400,
-                "rest_invalid_param",
-                "Invalid parameter(s): per_page",
-                params={"per_page": "per_page must be between 1 (inclusive) and 100 (inclusive)"},
-            )
+        one = {k: v[-1] for k, v in query.items()}
+        per_page = int(one.get("per_page", "10") or 10)  # checked by rules.check_query: 1..100
         if parts == ["orders"] and method == "GET":
             return self._page(self._orders(one), one, per_page)
         if parts[0] == "orders" and len(parts) >= 2:
@@ -135,6 +162,9 @@ class FakeStore:
         if parts == ["products"] and method == "GET":
             return self._page(self._products(one), one, per_page)
         if parts == ["products", "batch"] and method == "POST":
+            refusal = check_batch(data, STOCK_FIELDS)
+            if refusal:
+                return refusal
             return 200, {}, {"update": [self._update_stock(self.products.get(i["id"]), i) for i in data["update"]]}
         if parts[0] == "products" and len(parts) >= 2:
             pid = int(parts[1])
@@ -146,6 +176,9 @@ class FakeStore:
             if parts[2:] == ["variations"] and method == "GET":
                 return self._page(sorted(found.values(), key=lambda v: v["id"]), one, per_page)
             if parts[2:] == ["variations", "batch"] and method == "POST":
+                refusal = check_batch(data, STOCK_FIELDS)
+                if refusal:
+                    return refusal
                 return 200, {}, {"update": [self._update_stock(found.get(i["id"]), i) for i in data["update"]]}
             if len(parts) == 4 and parts[2] == "variations" and int(parts[3]) in found:
                 return 200, {}, found[int(parts[3])]
@@ -196,11 +229,14 @@ class FakeStore:
         if not rest and method == "GET":
             return 200, {}, order
         if not rest and method == "PUT":
-            return self._update_order(order, data)
+            return check_body(data, ORDER_FIELDS) or self._update_order(order, data)
         if rest == ["notes"]:
             notes = self.notes.setdefault(oid, [])
             if method == "GET":
                 return 200, {}, list(reversed(notes))
+            refusal = check_body(data, NOTE_FIELDS)
+            if refusal:
+                return refusal
             note = {
                 "id": 9000 + sum(len(n) for n in self.notes.values()),
                 "note": data["note"],
@@ -248,15 +284,44 @@ class FakeStore:
         items = self.trackings.setdefault(oid, [])
         if method == "GET":
             return 200, {}, items
+        refusal = check_body(data, TRACKING_FIELDS)
+        if refusal or not data.get("tracking_number"):
+            return refusal or _error(
+                400, "rest_missing_callback_param", "Missing parameter(s): tracking_number",
+                params=["tracking_number"],
+            )  # fmt: skip
+        stored = self._store_tracking(oid, data, len(items) + 1)
+        # The extension's REST answer: the provider's display name, the link it builds, the date as Y-m-d.
         item = {
-            "tracking_id": f"trk{oid}x{len(items) + 1}",
-            "tracking_number": data["tracking_number"],
-            "tracking_provider": data.get("tracking_provider") or data.get("custom_tracking_provider"),
-            "tracking_link": data.get("custom_tracking_link", ""),
-            "date_shipped": data.get("date_shipped"),
+            "tracking_id": stored["tracking_id"],
+            "tracking_number": stored["tracking_number"],
+            "tracking_provider": stored["custom_tracking_provider"] or stored["tracking_provider"],
+            "tracking_link": stored["custom_tracking_link"],
+            "date_shipped": data.get("date_shipped") or "",
         }
         items.append(item)
         return 201, {}, item
+
+    def _store_tracking(self, oid: int, data: dict[str, Any], n: int) -> dict[str, Any]:
+        """The item as the extension keeps it in the order's meta (`add_tracking_item`): a unix timestamp as a
+        string for the date (strtotime of the date given, midnight UTC here), an id it makes up once."""
+        day = str(data.get("date_shipped") or "1970-01-01")[:10]
+        stamp = int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp())
+        stored = {
+            "tracking_provider": data.get("tracking_provider") or "",
+            "custom_tracking_provider": data.get("custom_tracking_provider") or "",
+            "custom_tracking_link": data.get("custom_tracking_link") or "",
+            "tracking_number": data["tracking_number"],
+            "date_shipped": str(stamp),
+            "tracking_id": f"trk{oid}x{n}",
+        }
+        meta = self.orders[oid].setdefault("meta_data", [])
+        entry = next((m for m in meta if m.get("key") == TRACKING_META_KEY), None)
+        if entry is None:
+            entry = {"id": 5000 + oid, "key": TRACKING_META_KEY, "value": []}
+            meta.append(entry)
+        entry["value"].append(stored)
+        return stored
 
 
 def _encode(reply: Reply) -> tuple[int, dict[str, str], bytes]:
@@ -326,66 +391,3 @@ def serve(store: FakeStore) -> tuple[ThreadingHTTPServer, str]:
 
 
 Factory = Callable[[], FakeStore]
-
-
-def make_order(
-    oid: int,
-    *,
-    status: str = "processing",
-    modified: str = "2024-05-01T10:00:00",
-    created: str | None = None,
-    lines: list[dict[str, Any]] | None = None,
-    currency: str = "EUR",
-    total: str | None = None,
-    refunds: list[dict[str, Any]] | None = None,
-    coupons: bool = False,
-    fees: bool = False,
-) -> dict[str, Any]:
-    """An order in the documented REST v3 shape. `lines`: dicts with sku, product_id, variation_id, quantity,
-    price (a decimal string); the figures are made consistent (one 20% "VAT" rate, flat shipping 4.90)."""
-    from decimal import Decimal
-
-    lines = lines or [{"sku": f"SKU-{oid}", "product_id": 10, "quantity": 1, "price": "10.00"}]
-    items, subtotal, tax = [], Decimal(0), Decimal(0)
-    for n, line in enumerate(lines, start=1):
-        qty = int(line.get("quantity", 1))
-        line_total = Decimal(str(line.get("price", "10.00"))) * qty
-        line_tax = (line_total * Decimal("0.2")).quantize(Decimal("0.01"))
-        subtotal, tax = subtotal + line_total, tax + line_tax
-        items.append({
-            "id": oid * 100 + n, "name": line.get("name", f"Item {n}"), "product_id": line.get("product_id", 10),
-            "variation_id": line.get("variation_id", 0), "quantity": qty, "tax_class": "",
-            "subtotal": f"{line_total:.2f}", "subtotal_tax": f"{line_tax:.2f}", "total": f"{line_total:.2f}",
-            "total_tax": f"{line_tax:.2f}",
-            "taxes": [{"id": 1, "total": f"{line_tax:.2f}", "subtotal": f"{line_tax:.2f}"}],
-            "meta_data": [], "sku": line.get("sku", ""), "price": float(line.get("price", "10.00")),
-        })  # fmt: skip
-    shipping = Decimal("4.90")
-    discount = Decimal("2.00") if coupons else Decimal(0)
-    fee = Decimal("1.50") if fees else Decimal(0)
-    grand = subtotal + tax + shipping - discount + fee
-    address = {"first_name": "Ada", "last_name": "Lovelace", "company": "", "address_1": "1 Analytical Row",
-               "address_2": "", "city": "Lyon", "state": "", "postcode": "69001", "country": "FR"}  # fmt: skip
-    return {
-        "id": oid, "parent_id": 0, "number": str(oid), "order_key": f"wc_order_fake{oid}", "created_via": "checkout",
-        "status": status, "currency": currency,
-        "date_created": created or modified, "date_created_gmt": created or modified,
-        "date_modified": modified, "date_modified_gmt": modified,
-        "discount_total": f"{discount:.2f}", "discount_tax": "0.00", "shipping_total": f"{shipping:.2f}",
-        "shipping_tax": "0.00", "cart_tax": f"{tax:.2f}", "total": total if total is not None else f"{grand:.2f}",
-        "total_tax": f"{tax:.2f}", "prices_include_tax": False, "customer_id": 7, "customer_note": "",
-        "billing": {**address, "email": "ada@example.test", "phone": "+33 1 00 00 00 00"}, "shipping": address,
-        "payment_method": "stripe", "payment_method_title": "Card", "transaction_id": f"ch_{oid}",
-        "date_paid": modified if status in ("processing", "completed") else None,
-        "date_paid_gmt": modified if status in ("processing", "completed") else None,
-        "date_completed": None, "date_completed_gmt": None, "meta_data": [], "line_items": items,
-        "tax_lines": [{"id": 900 + oid, "rate_code": "FR-VAT-1", "rate_id": 1, "label": "VAT", "compound": False,
-                       "tax_total": f"{tax:.2f}", "shipping_tax_total": "0.00", "rate_percent": 20, "meta_data": []}],
-        "shipping_lines": [{"id": 800 + oid, "method_title": "Flat rate", "method_id": "flat_rate",
-                            "total": f"{shipping:.2f}", "total_tax": "0.00", "taxes": [], "meta_data": []}],
-        "fee_lines": [{"id": 700 + oid, "name": "Gift wrap", "tax_class": "", "tax_status": "none",
-                       "total": f"{fee:.2f}", "total_tax": "0.00", "taxes": [], "meta_data": []}] if fees else [],
-        "coupon_lines": [{"id": 600 + oid, "code": "spring", "discount": f"{discount:.2f}", "discount_tax": "0.00",
-                          "meta_data": []}] if coupons else [],
-        "refunds": refunds or [],
-    }  # fmt: skip
