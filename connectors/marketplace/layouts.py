@@ -8,14 +8,16 @@ A layout file (`<name>.yaml`, the name is the file's stem) declares:
     group_by: order-id         orders: the column holding the order id (rows sharing it are one order)
     columns: {column: field}   file column -> canonical field (the fields below, or `extra.<name>` for orders,
                                kept in Order.extra); for stock and shipments the order is the file's column order
-    required: [column, ...]    the header must have these and every row must fill them
+    required: [column, ...]    the header must have these and every row must fill them (leave the SKU out: a row
+                               without one maps, and the core holds its order naming the line)
     date_formats: [...]        strptime formats tried after ISO 8601
     timezone: UTC              the zone of dates that carry none
     default_currency: EUR      for files whose rows carry no currency (the channel's `currency` setting wins)
     default_status: paid       the financial status when a row has no status value
     status_map: {word: status} the file's status word (case-insensitive) -> paid, authorized, pending, refunded,
                                partially_refunded, voided or cancelled; a word not listed puts the order on hold
-    prices_include_tax: false  whether item prices already include item tax (for the computed total)
+    prices_include_tax: false  whether item prices already include item tax: Order.taxes_included, and whether
+                               the computed total adds the tax
     defaults: {column: value}  stock/shipments: the value written in a column the hub has nothing for
     carrier_codes: {name: code} shipments: the hub's carrier name (lower case) -> the channel's carrier code
 

@@ -6,12 +6,21 @@ Rules, in the words of the layouts:
   from the raw lines it keeps, with the layout as it is now, and a row the parser would refuse (a field count
   that is not the header's, an empty required column) is a MappingError, never a short order.
 - One OrderLine per row. Its external id is the row's `line_id`, else the SKU (or `<sku>#<n>` when an order
-  repeats a SKU). Its SKU is the channel SKU mapped through the channel's SKU map.
-- Unit price: `unit_price`; else `line_price / quantity` (Amazon's item-price is the line's price); else 0 (the
-  unshipped-orders report carries no prices). `line_tax` and `line_discount` are the line's. Shipping is the sum of
-  the rows' `shipping_price` (Amazon repeats shipping per item) with `shipping_tax`.
-- Totals are the channel's `order_total` when the file has it, else subtotal + shipping - discount, plus tax
-  unless the layout's prices include tax.
+  repeats a SKU), else (a row with no SKU) its position `#<n>`. Its SKU is `ports.hub_sku` of the channel SKU
+  (a row without one maps by `title:<title>`); None when nothing gives one: the order maps, and the core holds
+  it naming the line, until a SKU map entry is added and it is replayed.
+- Figures are kept exactly as reported: a reported 0.00 stays Decimal("0.00"), a sub-cent tax (38.115) is not
+  rounded, and a figure no row reports is None (never a made-up 0). Sums keep the exponent (0.00 + 0.00 = 0.00).
+- Unit price: `unit_price`; else `line_price / quantity` (Amazon's item-price is the line's price, kept as the
+  line's `subtotal`); else 0 (the unshipped-orders report carries no prices). `line_tax` and `line_discount`
+  are the line's. Shipping is the sum of the rows' `shipping_price` (Amazon repeats shipping per item) with
+  `shipping_tax`. Order.taxes holds one TaxLine per kind reported (item tax, shipping tax), summed over rows.
+- Totals (read as `channelhub.model.totals` reads them): subtotal = the lines' reported totals (`line_price`,
+  else unit price x quantity); the total is the channel's `order_total` when the file has it, else
+  subtotal - discount + shipping, plus tax unless the layout's `prices_include_tax` (which is also
+  Order.taxes_included).
+- Dates: `placed_at` (required); `updated_at`, else placed_at; `paid_at` (Amazon's payments-date), else None.
+- People: the buyer's email, name and phone (Customer), the ship-to address with its phone (Address).
 - Currency: the rows' `currency` (all rows must agree), else the channel's `currency` setting, else the
   layout's `default_currency`; none of them is a MappingError.
 - Status: the rows' `status` through the layout's status map; no status is the layout's `default_status` (paid
@@ -25,6 +34,7 @@ Rules, in the words of the layouts:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -37,9 +47,11 @@ from pydantic import ValidationError
 
 from channelhub.errors import ConfigError, MappingError
 from channelhub.model import ChannelFulfillment, FinancialStatus, Order
-from channelhub.ports import RawRecord
+from channelhub.ports import RawRecord, hub_sku
 
 ZERO = Decimal(0)
+ITEM_TAX = "item tax"
+SHIPPING_TAX = "shipping tax"
 
 
 def map_order(
@@ -91,78 +103,11 @@ def _build(rows: BodyRows, layout: Layout, *, channel: str, sku_map: Mapping[str
     def bag(amount: Decimal) -> dict[str, Any]:
         return {"shop": {"amount": amount, "currency": code}}
 
-    def date(text: str) -> datetime:
-        return parse_datetime(text, layout.date_formats, layout.timezone)
-
-    order_id = rows.first("order_id")
-    placed_text = rows.first("placed_at")
-    if not placed_text:
-        raise ValueError("no order date (placed_at)")
-    placed_at = date(placed_text)
-    updated_text = rows.first("updated_at")
-    updated_at = (placed_at if updated_text == placed_text else date(updated_text)) if updated_text else placed_at
-
-    lines: list[dict[str, Any]] = []
-    subtotal = line_tax_total = discount_total = shipping_total = shipping_tax_total = ZERO
-    has_shipping = False
-    sku_count: dict[str, int] = {}
-    for line_number, values in zip(rows.lines, rows.values, strict=True):
-        channel_sku = values.get("sku", "")
-        if not channel_sku:
-            raise ValueError(f"{rows.at(line_number)}no sku")
-        try:
-            quantity = parse_int(values.get("quantity", "") or "0")
-        except ValueError as exc:
-            raise ValueError(f"{rows.at(line_number)}quantity: {exc}") from None
-        if quantity <= 0:
-            raise ValueError(f"{rows.at(line_number)}quantity must be positive, not {quantity}")
-        # Empty cells (most optional amounts of most rows) are skipped without a call.
-        get = values.get
-        line_price = _amount(text, "line_price", rows, line_number) if (text := get("line_price")) else None
-        unit_price = _amount(text, "unit_price", rows, line_number) if (text := get("unit_price")) else None
-        if unit_price is None:
-            unit_price = line_price / quantity if line_price is not None else ZERO
-        line_total = line_price if line_price is not None else unit_price * quantity
-        tax = _amount(text, "line_tax", rows, line_number) if (text := get("line_tax")) else None
-        discount = _amount(text, "line_discount", rows, line_number) if (text := get("line_discount")) else None
-        shipping = _amount(text, "shipping_price", rows, line_number) if (text := get("shipping_price")) else None
-        shipping_tax = _amount(text, "shipping_tax", rows, line_number) if (text := get("shipping_tax")) else None
-        subtotal += line_total
-        if tax is not None:
-            line_tax_total += tax
-        if discount is not None:
-            discount_total += discount
-        if shipping is not None or shipping_tax is not None:
-            has_shipping = True
-            shipping_total += shipping or ZERO
-            shipping_tax_total += shipping_tax or ZERO
-        seen = sku_count[channel_sku] = sku_count.get(channel_sku, 0) + 1
-        external_id = values.get("line_id") or (channel_sku if seen == 1 else f"{channel_sku}#{seen}")
-        lines.append(
-            {
-                "external_id": external_id,
-                "sku": sku_map.get(channel_sku, channel_sku),
-                "title": values.get("title", ""),
-                "quantity": quantity,
-                "unit_price": bag(unit_price),
-                "total_discount": bag(discount) if discount is not None else None,
-                "taxes": ({"title": "tax", "amount": bag(tax)},) if tax is not None else (),
-                "variant_id": channel_sku,
-            }
-        )
-
-    shipping_lines: tuple[dict[str, Any], ...] = ()
-    if has_shipping:
-        taxes = ({"title": "shipping tax", "amount": bag(shipping_tax_total)},) if shipping_tax_total else ()
-        shipping_lines = ({"title": rows.first("ship_service"), "price": bag(shipping_total), "taxes": taxes},)
-    tax_total = line_tax_total + shipping_tax_total
-    total_text = rows.values[0].get("order_total")
-    order_total = _amount(total_text, "order_total", rows, rows.lines[0]) if total_text else None
-    if order_total is None:
-        order_total = subtotal + shipping_total - discount_total + (ZERO if layout.prices_include_tax else tax_total)
-
+    placed_at, updated_at, paid_at = _dates(rows, layout)
+    lines, sums = _read_lines(rows, sku_map, bag)
     status_word = rows.first("status")
     financial, cancelled, hold_reason = _status(status_word, layout)
+    order_id = rows.first("order_id")
     return Order.model_validate(
         {
             "channel": channel,
@@ -175,21 +120,168 @@ def _build(rows: BodyRows, layout: Layout, *, channel: str, sku_map: Mapping[str
             "fulfillment": ChannelFulfillment.UNFULFILLED,
             "cancelled_at": updated_at if cancelled else None,
             "channel_status": status_word,
+            "paid_at": paid_at,
             "customer": _customer(rows),
             "shipping_address": _address(rows),
             "lines": lines,
-            "shipping_lines": shipping_lines,
-            "totals": {
-                "subtotal": bag(subtotal),
-                "shipping": bag(shipping_total) if has_shipping else None,
-                "tax": bag(tax_total),
-                "discount": bag(discount_total) if discount_total else None,
-                "total": bag(order_total),
-            },
+            "shipping_lines": _shipping_lines(sums, rows, bag),
+            "taxes": _order_taxes(sums, bag),
+            "taxes_included": layout.prices_include_tax,
+            "totals": _totals(sums, rows, layout, bag),
             "hold_reason": hold_reason,
             "extra": _extra(rows, lines),
         }
     )
+
+
+Bag = Callable[[Decimal], dict[str, Any]]
+
+
+def _plus(total: Decimal | None, value: Decimal | None) -> Decimal | None:
+    """`total` + `value`, where None is a figure never reported (None + None stays None). Decimal addition keeps
+    the finer exponent: 0.00 + 0.00 is 0.00, 1.5 + 0.25 is 1.75."""
+    if value is None:
+        return total
+    return value if total is None else total + value
+
+
+@dataclass
+class _Sums:
+    """The order's figures summed over its rows; None where no row reported the figure."""
+
+    subtotal: Decimal | None = None  # the lines' reported totals (line_price), else unit_price x quantity
+    item_tax: Decimal | None = None
+    discount: Decimal | None = None
+    shipping: Decimal | None = None
+    shipping_tax: Decimal | None = None
+
+
+def _dates(rows: BodyRows, layout: Layout) -> tuple[datetime, datetime, datetime | None]:
+    """(placed, updated, paid) of the order; updated is placed when the file has no update date."""
+
+    def date(text: str) -> datetime:
+        return parse_datetime(text, layout.date_formats, layout.timezone)
+
+    placed_text = rows.first("placed_at")
+    if not placed_text:
+        raise ValueError("no order date (placed_at)")
+    placed_at = date(placed_text)
+    updated_text = rows.first("updated_at")
+    updated_at = (placed_at if updated_text == placed_text else date(updated_text)) if updated_text else placed_at
+    paid_text = rows.first("paid_at")
+    paid_at = (placed_at if paid_text == placed_text else date(paid_text)) if paid_text else None
+    return placed_at, updated_at, paid_at
+
+
+def _read_lines(rows: BodyRows, sku_map: Mapping[str, str], bag: Bag) -> tuple[list[dict[str, Any]], _Sums]:
+    """One line per row, and the figures of all of them summed as reported.
+
+    A line's external id is the row's `line_id`; else its SKU (`<sku>#<n>` when the order repeats it); else,
+    for a row with no SKU, its place in the order (`#<position>`, counted from 1)."""
+    lines: list[dict[str, Any]] = []
+    sums = _Sums()
+    sku_count: dict[str, int] = {}
+    for position, (line_number, values) in enumerate(zip(rows.lines, rows.values, strict=True), 1):
+        channel_sku = values.get("sku", "")
+        if channel_sku:
+            seen = sku_count[channel_sku] = sku_count.get(channel_sku, 0) + 1
+            fallback_id = channel_sku if seen == 1 else f"{channel_sku}#{seen}"
+        else:
+            fallback_id = f"#{position}"
+        line = _read_line(values, rows, line_number, sums, bag)
+        title = line["title"]
+        line["external_id"] = values.get("line_id") or fallback_id
+        line["sku"] = hub_sku(sku_map, channel_sku, title=title)  # None: the core holds the order, naming the line
+        line["variant_id"] = channel_sku
+        lines.append(line)
+    return lines, sums
+
+
+def _read_line(values: Mapping[str, str], rows: BodyRows, line_number: int, sums: _Sums, bag: Bag) -> dict[str, Any]:
+    """A row's quantity and figures as an OrderLine's fields (all but its ids and SKU), added to `sums`.
+
+    Unit price: `unit_price` as reported, else `line_price / quantity` (Amazon's item-price is the line's), else
+    0 (the unshipped-orders report has no prices). The line's `subtotal` is `line_price` exactly as reported:
+    a derived unit price (1.29 / 2 = 0.645) need not multiply back to it."""
+    try:
+        quantity = parse_int(values.get("quantity", "") or "0")
+    except ValueError as exc:
+        raise ValueError(f"{rows.at(line_number)}quantity: {exc}") from None
+    if quantity <= 0:
+        raise ValueError(f"{rows.at(line_number)}quantity must be positive, not {quantity}")
+    line_price = _cell_amount(values, "line_price", rows, line_number)
+    unit_price = _cell_amount(values, "unit_price", rows, line_number)
+    if unit_price is None:
+        line_total = line_price
+        unit_price = line_price / quantity if line_price is not None else ZERO
+    else:
+        line_total = line_price if line_price is not None else unit_price * quantity
+    tax = _cell_amount(values, "line_tax", rows, line_number)
+    discount = _cell_amount(values, "line_discount", rows, line_number)
+    sums.subtotal = _plus(sums.subtotal, line_total)
+    sums.item_tax = _plus(sums.item_tax, tax)
+    sums.discount = _plus(sums.discount, discount)
+    sums.shipping = _plus(sums.shipping, _cell_amount(values, "shipping_price", rows, line_number))
+    sums.shipping_tax = _plus(sums.shipping_tax, _cell_amount(values, "shipping_tax", rows, line_number))
+    return {
+        "title": values.get("title", ""),
+        "quantity": quantity,
+        "unit_price": bag(unit_price),
+        "subtotal": bag(line_price) if line_price is not None else None,
+        "total_discount": bag(discount) if discount is not None else None,
+        "taxes": ({"title": ITEM_TAX, "amount": bag(tax)},) if tax is not None else (),
+    }
+
+
+def _shipping_lines(sums: _Sums, rows: BodyRows, bag: Bag) -> tuple[dict[str, Any], ...]:
+    """One shipping line for the order when any row reports shipping (a price or a tax, a reported 0.00
+    included), its tax as reported."""
+    if sums.shipping is None and sums.shipping_tax is None:
+        return ()
+    taxes = ({"title": SHIPPING_TAX, "amount": bag(sums.shipping_tax)},) if sums.shipping_tax is not None else ()
+    price = sums.shipping if sums.shipping is not None else ZERO
+    return ({"title": rows.first("ship_service"), "price": bag(price), "taxes": taxes},)
+
+
+def _order_taxes(sums: _Sums, bag: Bag) -> tuple[dict[str, Any], ...]:
+    """The order's tax per kind (item tax, shipping tax), each summed over its rows; a kind no row reports is
+    left out."""
+    kinds = ((ITEM_TAX, sums.item_tax), (SHIPPING_TAX, sums.shipping_tax))
+    return tuple({"title": title, "amount": bag(total)} for title, total in kinds if total is not None)
+
+
+def _totals(sums: _Sums, rows: BodyRows, layout: Layout, bag: Bag) -> dict[str, Any]:
+    """Totals as `channelhub.model.totals` reads them. The total is the file's `order_total` when it has one,
+    else subtotal - discount + shipping (+ tax unless the layout's prices include it); a file with no prices at
+    all (the unshipped-orders report) totals 0."""
+    tax = _plus(sums.item_tax, sums.shipping_tax)
+    total_text = rows.values[0].get("order_total")
+    total = _amount(total_text, "order_total", rows, rows.lines[0]) if total_text else None
+    if total is None:
+        total = ZERO
+        for figure in (sums.subtotal, sums.shipping, None if layout.prices_include_tax else tax):
+            if figure is not None:
+                total += figure
+        if sums.discount is not None:
+            total -= sums.discount
+
+    def optional(amount: Decimal | None) -> dict[str, Any] | None:
+        return bag(amount) if amount is not None else None
+
+    return {
+        "subtotal": optional(sums.subtotal),
+        "shipping": optional(sums.shipping),
+        "tax": optional(tax),
+        "discount": optional(sums.discount),
+        "total": bag(total),
+    }
+
+
+def _cell_amount(values: Mapping[str, str], name: str, rows: BodyRows, line_number: int) -> Decimal | None:
+    """The amount in a row's cell `name`, or None when the cell is empty (most optional amounts of most rows,
+    skipped without a parse). A reported 0.00 is Decimal("0.00"), exactly as written."""
+    text = values.get(name)
+    return _amount(text, name, rows, line_number) if text else None
 
 
 def _amount(text: str, name: str, rows: BodyRows, line_number: int) -> Decimal:
