@@ -42,12 +42,8 @@ def gate(order: Order, ship_before_payment: frozenset[str] = frozenset()) -> tup
     if unmapped:
         return HOLD_MAPPING, unmapped
     if not order.financial_status.settled and order.payment_method not in ship_before_payment:
-        if order.payment_method:
-            return (
-                HOLD_PAYMENT,
-                f"{AWAITING_PAYMENT} ({order.payment_method}: not in the channel's ship_before_payment)",
-            )
-        return HOLD_PAYMENT, AWAITING_PAYMENT
+        method = f" ({order.payment_method})" if order.payment_method else ""
+        return HOLD_PAYMENT, AWAITING_PAYMENT + method
     return "", ""
 
 
