@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from doubles.woocommerce.orders import make_order
 from typer.testing import CliRunner
 
 from channelhub.cli import app
+from doubles.woocommerce.orders import make_order
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
