@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 from channelhub_connectors.woocommerce.webhooks import signature
-from sqlalchemy import select
+from sqlalchemy import func, select
 from woo_helpers import WEBHOOK_SECRET, connector, fake, settings
 
 from channelhub.errors import ConfigError, Fatal, RateLimited, Retryable
@@ -17,7 +17,7 @@ from channelhub.model.shipments import Shipment, ShipmentLine
 from channelhub.stock import ledger
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store import Database
-from channelhub.store.tables import InboxRow, OrderRow
+from channelhub.store.tables import InboxRow, OrderRow, OutboxRow
 from channelhub.sync.dispatch import Dispatcher
 from channelhub.sync.publish import publish
 from channelhub.sync.pull import run_pull
@@ -275,3 +275,54 @@ def test_fake_adapter_counts_requests() -> None:
     store, _ = fake()
     session_for(store).get("https://shop.example.test/wp-json/wc/v3/orders")
     assert len(store.log) == 1
+
+
+def _on_hand(db: Database, sku: str) -> int:
+    from channelhub.store.tables import StockLevelRow
+
+    with db.transaction() as session:
+        return int(sum(session.scalars(select(StockLevelRow.on_hand).where(StockLevelRow.sku == sku))))
+
+
+def _shipments(db: Database) -> list[tuple[str, str]]:
+    from channelhub.store.tables import SHIPMENTS
+
+    with db.transaction() as session:
+        rows = session.execute(select(SHIPMENTS.c.tracking_number, SHIPMENTS.c.source).order_by(SHIPMENTS.c.id))
+        return [(number, source) for number, source in rows]
+
+
+def test_tracking_added_in_the_store_is_a_shipment_and_the_hubs_own_tracking_is_not_recorded_twice(
+    sqlite_database: Database,
+) -> None:
+    store, woo = fake()
+    store.add_product(1, "MUG", stock=5)
+    _stock(sqlite_database, {"MUG": 5})
+    store.orders[31] = make_order(31, lines=[{"sku": "MUG", "product_id": 1, "quantity": 2}])
+    store.orders[32] = make_order(32, lines=[{"sku": "MUG", "product_id": 1}])
+    run_pull(sqlite_database, woo, policies=POLICIES, overlap=timedelta(minutes=5), now=NOW)
+
+    # The hub ships order 31 and pushes the tracking; the extension keeps it in the order's meta.
+    dispatcher = Dispatcher(sqlite_database, {"woo": woo}, worker_id="t")
+    shipment = Shipment(carrier="DHL", tracking_number="JD-31", shipped_at=NOW)
+    record_shipment(sqlite_database, ("woo", "31"), shipment, source="cli", policies=POLICIES)
+    assert dispatcher.run_once(datetime.now(UTC) + timedelta(seconds=1)).dead == 0
+    # The merchant ships order 32 from WooCommerce's admin with the Shipment Tracking extension.
+    store._store_tracking(32, {"tracking_provider": "", "custom_tracking_provider": "Colissimo",
+                               "tracking_number": "6A32", "date_shipped": "2024-06-01"}, 1)  # fmt: skip
+    store.orders[32]["status"] = "completed"
+    for oid in (31, 32):
+        store.orders[oid]["date_modified_gmt"] = "2024-06-01T13:00:00"
+    assert _on_hand(sqlite_database, "MUG") == 3
+
+    run_pull(sqlite_database, woo, policies=POLICIES, overlap=timedelta(minutes=5), now=NOW + timedelta(hours=2))
+    assert _on_hand(sqlite_database, "MUG") == 2  # 32's unit committed once; 31's own tracking came back: nothing
+    (hubs, stores) = _shipments(sqlite_database)
+    assert hubs == ("JD-31", "cli") and stores[0] == "6A32" and stores[1].startswith("woo:")
+    with sqlite_database.transaction() as session:
+        states = dict(session.execute(select(OrderRow.external_id, OrderRow.state)))
+        fulfilment_pushes = session.scalar(
+            select(func.count()).select_from(OutboxRow).where(OutboxRow.kind == "fulfillment")
+        )
+    assert states == {"31": "shipped", "32": "shipped"}
+    assert fulfilment_pushes == 1  # the hub's own; the store's shipment is never pushed back to it
