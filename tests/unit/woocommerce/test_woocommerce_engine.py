@@ -320,7 +320,7 @@ def test_tracking_added_in_the_store_is_a_shipment_and_the_hubs_own_tracking_is_
     (hubs, stores) = _shipments(sqlite_database)
     assert hubs == ("JD-31", "cli") and stores[0] == "6A32" and stores[1].startswith("woo:")
     with sqlite_database.transaction() as session:
-        states = dict(session.execute(select(OrderRow.external_id, OrderRow.state)))
+        states = {ext: state for ext, state in session.execute(select(OrderRow.external_id, OrderRow.state))}
         fulfilment_pushes = session.scalar(
             select(func.count()).select_from(OutboxRow).where(OutboxRow.kind == "fulfillment")
         )
