@@ -13,7 +13,7 @@ from sqlalchemy import select
 from channelhub.model.lifecycle import OrderState
 from channelhub.model.returns import Return
 from channelhub.model.shipments import Shipment
-from channelhub.ports import Capability
+from channelhub.ports import Capability, Connector
 from channelhub.runtime import Hub
 from channelhub.services.channels import running_connector
 from channelhub.services.views import find_order
@@ -81,13 +81,8 @@ def replay(hub: Hub, ids: Sequence[int] | None = None, *, now: datetime | None =
         found = {i for group in by_channel.values() for i in group}
         result.missing = sorted(set(ids) - found)
     for channel, row_ids in sorted(by_channel.items()):
-        if channel not in hub.channels:
-            result.not_running[channel] = "not in the config"
-            continue
-        try:
-            connector = running_connector(hub, channel)
-        except Exception as exc:
-            result.not_running[channel] = str(exc)
+        connector = _replaying_connector(hub, channel, result)
+        if connector is None:
             continue
         with hub.db.transaction() as session:
             result.reports[channel] = replay_quarantined(
@@ -96,6 +91,18 @@ def replay(hub: Hub, ids: Sequence[int] | None = None, *, now: datetime | None =
     if not ids:
         _replay_unmapped(hub, result, at)
     return result
+
+
+def _replaying_connector(hub: Hub, channel: str, result: ReplayResult) -> Connector | None:
+    """The channel's running connector, or None with the reason noted in `result.not_running`."""
+    if channel not in hub.channels:
+        result.not_running[channel] = "not in the config"
+        return None
+    try:
+        return running_connector(hub, channel)
+    except Exception as exc:
+        result.not_running[channel] = str(exc)
+        return None
 
 
 def _replay_unmapped(hub: Hub, result: ReplayResult, at: datetime) -> None:
@@ -108,13 +115,8 @@ def _replay_unmapped(hub: Hub, result: ReplayResult, at: datetime) -> None:
             )
         )
     for channel in sorted(channels):
-        if channel not in hub.channels:
-            result.not_running[channel] = "not in the config"
-            continue
-        try:
-            connector = running_connector(hub, channel)
-        except Exception as exc:
-            result.not_running[channel] = str(exc)
+        connector = _replaying_connector(hub, channel, result)
+        if connector is None:
             continue
         with hub.db.transaction() as session:
             result.remapped[channel] = replay_unmapped(

@@ -61,8 +61,7 @@ def replay_quarantined(
         else:
             mapped.append((order, Verdict(row.source, reason=f"replayed {now.isoformat()}")))
             ids.append(row.id)
-    applied = apply_guarded(session, mapped, source=f"{channel}:replay", policies=policies, now=now, report=report,
-                            rules=rules)  # fmt: skip
+    _apply(session, mapped, channel, rules=rules, policies=policies, now=now, report=report)
     for inbox_id, (_order, verdict) in zip(ids, mapped, strict=True):
         changes.append({"_id": inbox_id, "status": verdict.status, "reason": verdict.reason})
     if changes:
@@ -71,12 +70,6 @@ def replay_quarantined(
             .where(INBOX.c.id == bindparam("_id"))
             .values(status=bindparam("status"), reason=bindparam("reason")),
             changes,
-        )
-    report.orders.merge(applied)
-    if applied.touched_skus or applied.freed_skus:
-        cause = f"orders:{channel}:replay"
-        report.orders.merge(
-            settle(session, policies, touched=applied.touched_skus, freed=applied.freed_skus, cause=cause, at=now)
         )
     return report
 
@@ -116,12 +109,27 @@ def replay_unmapped(
             report.quarantined += 1
             continue
         mapped.append((order, Verdict(row.source)))
+    _apply(session, mapped, channel, rules=rules, policies=policies, now=now, report=report, remap=True)
+    return report
+
+
+def _apply(
+    session: Session,
+    mapped: list[tuple[Order, Verdict]],
+    channel: str,
+    *,
+    rules: IngestRules,
+    policies: Sequence[ChannelStockPolicy],
+    now: datetime,
+    report: IngestReport,
+    remap: bool = False,
+) -> None:
+    """Apply replayed orders (`apply_guarded`) and settle their stock effects, counted in `report`."""
     applied = apply_guarded(session, mapped, source=f"{channel}:replay", policies=policies, now=now, report=report,
-                            rules=rules, remap=True)  # fmt: skip
+                            rules=rules, remap=remap)  # fmt: skip
     report.orders.merge(applied)
     if applied.touched_skus or applied.freed_skus:
         cause = f"orders:{channel}:replay"
         report.orders.merge(
             settle(session, policies, touched=applied.touched_skus, freed=applied.freed_skus, cause=cause, at=now)
         )
-    return report
