@@ -7,12 +7,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import httpx
-from channelhub_connectors.shopify import samples, webhooks
+from channelhub_connectors.shopify import webhooks
 from channelhub_connectors.shopify.connector import ShopifyConnector
-from channelhub_connectors.shopify.testing import FakeShop
 
 from channelhub.ports import Connector, RawRecord
 from channelhub.testing.contract import ConnectorContract
+from doubles.shopify import samples
+from doubles.shopify.fake_shop import FakeShop
 
 SETTINGS = {"shop": "acme", "access_token": "shpat_contract", "client_secret": "whsec_contract", "location_id": "1"}
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from channelhub_connectors.shopify import queries, samples
-from channelhub_connectors.shopify.fake_schema import FakeAnswerError
-from channelhub_connectors.shopify.testing import FakeShop
+from channelhub_connectors.shopify import queries
 
 from channelhub.errors import Fatal
+from doubles.shopify import samples
+from doubles.shopify.fake_schema import FakeAnswerError
+from doubles.shopify.fake_shop import FakeShop
 
 
 def _post(shop: FakeShop, query: str, variables: dict) -> dict:

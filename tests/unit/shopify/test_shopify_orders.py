@@ -7,13 +7,14 @@ import math
 from datetime import timedelta
 
 import pytest
-from channelhub_connectors.shopify import samples, webhooks
+from channelhub_connectors.shopify import webhooks
 from channelhub_connectors.shopify.connector import ShopifyConnector
 from scenarios import NOW
 
 from channelhub.errors import MappingError
 from channelhub.model.orders import ChannelFulfillment, FinancialStatus, Order
 from channelhub.ports import RawRecord, StockUpdate
+from doubles.shopify import samples
 
 VECTOR_BODY = b'{"foo": "bar"}'
 VECTOR_SIG = "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g="
@@ -127,7 +128,7 @@ def test_bad_orders_are_quarantined_with_the_reason_and_the_rest_of_the_page_imp
         _bad(4, lineItems={"nodes": []}),
         samples.graphql_order(5),
     ]
-    from channelhub_connectors.shopify.testing import FakeShop
+    from doubles.shopify.fake_shop import FakeShop
 
     shop = FakeShop(orders=shop_orders)
     import httpx

@@ -1,4 +1,4 @@
-"""Shopify's published Admin GraphQL schema, for the fake shop (`testing.FakeShop`): what a request must be and
+"""Shopify's published Admin GraphQL schema, for the fake shop (`fake_shop.FakeShop`): what a request must be and
 what an answer may hold. Test-only: the connector never imports this module, nor graphql-core.
 
 The schema is Shopify's own introspection of the pinned version (the file Shopify ships in its `@shopify/dev-mcp`

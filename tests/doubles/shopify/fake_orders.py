@@ -1,4 +1,4 @@
-"""The fake shop's order operations (a mixin of `testing.FakeShop`): orders, one order, the count, the bulk
+"""The fake shop's order operations (a mixin of `fake_shop.FakeShop`): orders, one order, the count, the bulk
 backfill, and the cancellation: `orderCancel` and the read the connector makes before it.
 
 orderCancel, as Shopify documents it (2026-10): it refuses an order that is already cancelled, that has

@@ -30,8 +30,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-from channelhub_connectors.shopify.fake_orders import OrderOperations
-from channelhub_connectors.shopify.fake_schema import AdminSchema, FakeAnswerError, admin_schema
+
+from doubles.shopify.fake_orders import OrderOperations
+from doubles.shopify.fake_schema import AdminSchema, FakeAnswerError, admin_schema
 
 
 @dataclass
