@@ -64,10 +64,10 @@ class TestShopifyContract(ConnectorContract):
         ]
 
     def bad_records(self) -> Iterable[RawRecord]:
-        no_sku = samples.graphql_order(3, sku_a="")
+        no_time = {**samples.graphql_order(3), "createdAt": "yesterday"}  # a line without a SKU maps: not here
         bad_currency = {**samples.rest_order(4), "currency": "ZZZ"}
         return [
-            RawRecord("orders", "no sku", json.dumps(no_sku)),
+            RawRecord("orders", "no timestamp", json.dumps(no_time)),
             RawRecord("orders", "bad currency", json.dumps(bad_currency)),
             RawRecord("orders", "not json", "{"),
         ]
