@@ -219,13 +219,19 @@ def _is_list(type_: Any) -> bool:
 
 
 def _typename(value: Any, info: GraphQLResolveInfo, abstract_type: Any) -> str | None:
-    """An interface or union member's type: its `__typename`, else the type its gid names."""
-    if isinstance(value, Mapping):
-        if isinstance(value.get("__typename"), str):
-            return str(value["__typename"])
-        match = _GID.match(str(value.get("id") or ""))
-        if match:
-            return match.group(1)
+    """An interface or union member's type: its `__typename`, else the type its gid names, else (an answer that
+    asked only for the interface's own fields, as a recorded one may) the first member that has every field the
+    value holds: any such member shapes those fields alike."""
+    if not isinstance(value, Mapping):
+        return None
+    if isinstance(value.get("__typename"), str):
+        return str(value["__typename"])
+    match = _GID.match(str(value.get("id") or ""))
+    if match:
+        return match.group(1)
+    for member in info.schema.get_possible_types(abstract_type):
+        if set(value) <= set(member.fields):
+            return member.name
     return None
 
 
