@@ -31,14 +31,20 @@ def _headers(topic: str, body: bytes, secret: str = "whsec_test", delivery: str 
 
 def test_the_same_order_by_webhook_and_by_polling_maps_identically(fake_connector) -> None:
     connector, _, _ = fake_connector()
-    body = json.dumps(samples.rest_order(1, refund=True)).encode()
+    body = json.dumps(samples.rest_order(1, refund=True, extras=True)).encode()
     (hook,) = connector.parse_webhook(_headers("orders/updated", body), body)
-    polled = connector.map_order(RawRecord("orders", "poll", json.dumps(samples.graphql_order(1, refund=True))))
+    polled = connector.map_order(
+        RawRecord("orders", "poll", json.dumps(samples.graphql_order(1, refund=True, extras=True)))
+    )
     webhook = connector.map_order(hook)
     for name in Order.model_fields:
         assert getattr(webhook, name) == getattr(polled, name), name
     assert polled.currency == "CAD" and polled.presentment_currency == "USD"
-    assert polled.totals.total.shop.amount == polled.totals.total.shop.amount.__class__("45.85")
+    assert polled.totals.total.shop.amount == polled.totals.total.shop.amount.__class__("79.05")
+    assert [line.kind.value for line in polled.lines] == ["product", "product", "custom", "tip", "gift_card", "service"]
+    assert [f.kind for f in polled.fees] == ["duty"] and [s.external_id for s in polled.fulfillments] == ["951"]
+    assert polled.tags == ("gift", "vip") and polled.note and polled.payment_method == "shopify_payments"
+    assert polled.taxes_included is False and polled.totals.outstanding is not None
     assert polled.totals.total.presentment is not None and polled.totals.total.presentment.currency == "USD"
     assert polled.lines[0].total_discount is not None and polled.discounts[0].code == "SAVE5"
     assert polled.lines[0].taxes[0].rate == polled.lines[0].taxes[0].rate.__class__("0.13")
