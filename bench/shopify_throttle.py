@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import httpx
 from channelhub_connectors.shopify import queries
 from channelhub_connectors.shopify.client import ShopifyClient
-from channelhub_connectors.shopify.testing import COSTS, Bucket, FakeShop
 
 from channelhub.errors import RateLimited
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fake shop is a test double
+
+from doubles.shopify.fake_shop import COSTS, Bucket, FakeShop
 
 
 class Clock:

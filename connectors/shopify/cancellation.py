@@ -15,8 +15,9 @@
      text itself in `staffNote` (staff-only, at most 255 characters), `notifyCustomer` from the settings.
 3. The answer. orderCancelUserErrors (or a jobResult already FAILED): read the order again; if it is cancelled
    after all (it was cancelled between the read and the mutation, Shopify's "already cancelled") the write is
-   done. Otherwise INTERNAL_ERROR is Retryable, a missing refund permission Fatal, anything else (fulfilled, a
-   pending payment authorization, an active return...) Skippable with Shopify's own message.
+   done. Otherwise the error table decides (`user_errors.ORDER_CANCEL`): INTERNAL_ERROR is Retryable, a missing
+   refund permission Fatal, anything else (fulfilled, a pending payment authorization, an active return...)
+   Skippable with Shopify's own message.
 
 What the hub relies on: orderCancel is asynchronous. It answers with a Job; an answer without user errors whose
 jobResult is not FAILED means Shopify has accepted the cancellation and carries it out itself. The connector
@@ -31,9 +32,10 @@ import logging
 import re
 from typing import Any
 
-from channelhub_connectors.shopify import queries
+from channelhub_connectors.shopify import queries, user_errors
 from channelhub_connectors.shopify.client import ShopifyClient
 from channelhub_connectors.shopify.shapes import numeric_id
+from channelhub_connectors.shopify.user_errors import Outcome, describe, worst
 
 from channelhub.errors import Fatal, Retryable, Skippable
 from channelhub.ports import CancellationRequest
@@ -107,11 +109,11 @@ def _refused(client: ShopifyClient, gid: str, errors: list[dict[str, Any]], wher
     if _is_cancelled(client, gid, where):
         log.info("%s: Shopify answered %s but shows the order cancelled: done", where, _messages(errors))
         return
-    codes = {str(e.get("code") or "") for e in errors}
-    message = f"Shopify will not cancel the order: {_messages(errors)}"
-    if "INTERNAL_ERROR" in codes:
+    decided = worst(user_errors.ORDER_CANCEL, errors)
+    message = f"Shopify will not cancel the order: {describe(errors, user_errors.ORDER_CANCEL)}"
+    if decided is Outcome.RETRY:
         raise Retryable(message, where=where)
-    if codes & {"NO_REFUND_PERMISSION", "NO_REFUND_TO_STORE_CREDIT_PERMISSION"}:
+    if decided is Outcome.FATAL:
         raise Fatal(message, where=where)
     raise Skippable(message, where=where)
 

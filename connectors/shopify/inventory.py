@@ -16,9 +16,11 @@ The stale rule (CHANGE_FROM_QUANTITY_STALE: Shopify holds another value than we 
   - target > Q: do NOT overwrite. Shopify's quantity went down behind our back (most likely a Shopify sale the hub
     has not pulled yet; raising it now could oversell). Report drift as a retryable per-item error; the next pull
     reserves that sale, the hub publishes again, and the retry compares against the fresh value.
-userErrors of other kinds fail their own item (by the index in `field`), not retryable; an error without an
-index fails the whole call's items. A call with any userError applies nothing (the mutation is atomic), so the
-other items are re-sent in the second round.
+userErrors of other kinds fail their own item (by the index in `field`) as the error table says
+(`user_errors.INVENTORY_SET_QUANTITIES`: retry later, dead, or a hub bug, dead and loud); an error without an
+index fails the whole call's items; a FATAL one (a wrong location or reason in the settings) stops the
+channel. A call with any userError applies nothing (the mutation is atomic), so the other items are re-sent in
+the second round.
 """
 
 from __future__ import annotations
@@ -27,14 +29,15 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from channelhub_connectors.shopify import queries
+from channelhub_connectors.shopify import queries, user_errors
 from channelhub_connectors.shopify.client import ShopifyClient
+from channelhub_connectors.shopify.user_errors import Outcome, describe, outcome, worst
 
 from channelhub.errors import Fatal
 from channelhub.ports import StockUpdate, WriteResult
 
 MAX_PER_CALL = 250
-STALE = "CHANGE_FROM_QUANTITY_STALE"
+TABLE = user_errors.INVENTORY_SET_QUANTITIES
 
 
 @dataclass
@@ -157,21 +160,26 @@ class InventoryWriter:
                     i.update.idempotency_key, confirmed_quantity=i.update.quantity
                 )
             return []
+        if worst(TABLE, errors) is Outcome.FATAL:
+            raise Fatal(f"inventorySetQuantities refused: {describe(errors, TABLE)}", where=self.where)
         failed: dict[int, dict] = {}
-        general: list[str] = []
+        general: list[dict] = []
         for err in errors:
             index = _index(err.get("field"))
             if index is None or index >= len(items):
-                general.append(f"{err.get('code') or ''} {err.get('message')}".strip())
+                general.append(err)
             else:
                 failed[index] = err
         if general:
+            again_later = worst(TABLE, general) is Outcome.RETRY
             for i in items:
                 results[i.update.idempotency_key] = WriteResult(
-                    i.update.idempotency_key, error="Shopify refused the batch: " + "; ".join(general)
+                    i.update.idempotency_key,
+                    error="Shopify refused the batch: " + describe(general, TABLE),
+                    retryable=again_later,
                 )
             return []
-        stale = [items[n] for n, err in failed.items() if err.get("code") == STALE]
+        stale = [items[n] for n, err in failed.items() if outcome(TABLE, err) is Outcome.STALE]
         fresh = self.current([i.item_id for i in stale]) if stale else {}
         again: list[_Item] = []
         for n, i in enumerate(items):
@@ -179,8 +187,10 @@ class InventoryWriter:
             err = failed.get(n)
             if err is None:
                 again.append(i)  # held back by the others' errors: nothing was applied
-            elif err.get("code") != STALE:
-                results[k] = WriteResult(k, error=f"{err.get('code') or 'userError'}: {err.get('message')}")
+            elif outcome(TABLE, err) is not Outcome.STALE:
+                results[k] = WriteResult(
+                    k, error=describe([err], TABLE), retryable=outcome(TABLE, err) is Outcome.RETRY
+                )
             else:
                 q = fresh.get(i.item_id)
                 if q is not None and q == i.update.quantity:

@@ -9,22 +9,29 @@ built by ONE function, so an order seen through both paths maps to an identical 
   JSON float such as a tax rate 0.06 never becomes binary);
 - discounts are the order's discount applications, each with the sum of its allocations over lines and shipping
   lines (both shapes carry those allocations); a line's `total_discount` is the sum of its own allocations;
-- a refund's amount: GraphQL `totalRefundedSet`; REST (refunds carry no such set) the successful refund
-  transactions in presentment money, with the shop money taken from the refund lines' subtotal and tax sets when
-  the transactions are not in the shop currency.
+- lines: what each sells and whether it needs stock (`read_lines`); the SKU through the channel's SKU map by the
+  one rule every connector uses (`channelhub.ports.hub_sku`): a line without a SKU maps by `variant:<id>`,
+  `product:<id>` or `title:<title>`, else keeps None (the core holds the order, naming the line: the order is
+  never lost for it);
+- totals with the canonical meaning (`read_order`), fees (duties, additional fees) and Shopify's own successful
+  fulfilments (`read_extras`);
+- note, tags, the first payment gateway as `payment_method`. `paid_at` stays None: Shopify's order has no field
+  for when it was paid (`processedAt` is when it was processed; the capture time lives on its transactions).
 
-A line without SKU, an unknown currency or a missing field raise MappingError naming the order and the field.
+An unknown currency or a missing field raise MappingError naming the order and the field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from channelhub_connectors.shopify.shapes import Neutral, Reader, loads, numeric_id, read_graphql, read_rest
+from channelhub_connectors.shopify.read_order import read_graphql, read_rest
+from channelhub_connectors.shopify.shapes import Neutral, Reader, loads, numeric_id
 
 from channelhub.errors import MappingError
 from channelhub.model.money import MoneyBag
 from channelhub.model.orders import ChannelFulfillment, Discount, FinancialStatus, Order
+from channelhub.ports import hub_sku
 
 FINANCIAL = {s.value: s for s in FinancialStatus}
 FULFILLMENT = {
@@ -70,7 +77,13 @@ def _build(n: Neutral, *, channel: str, where: str, sku_map: Mapping[str, str]) 
         financial, hold = FinancialStatus.PENDING, f"unknown Shopify financial status {n.financial!r}"
     fulfillment = FULFILLMENT.get(n.fulfillment.lower(), ChannelFulfillment.UNFULFILLED)
     lines = tuple(
-        line.model_copy(update={"sku": sku_map.get(line.sku, line.sku)}) if line.sku in sku_map else line
+        line.model_copy(
+            update={
+                "sku": hub_sku(
+                    sku_map, line.sku, variant_id=line.variant_id, product_id=line.product_id, title=line.title
+                )
+            }
+        )
         for line in n.lines
     )
     discounts = []
@@ -96,10 +109,16 @@ def _build(n: Neutral, *, channel: str, where: str, sku_map: Mapping[str, str]) 
             billing_address=n.billing_address,
             lines=lines,
             shipping_lines=tuple(n.shipping_lines),
+            fees=tuple(n.fees),
             discounts=tuple(discounts),
             taxes=tuple(n.taxes),
+            taxes_included=n.taxes_included,
             totals=n.totals,
             refunds=tuple(sorted(n.refunds, key=lambda r: (r.created_at, r.external_id))),
+            fulfillments=tuple(n.fulfillments),
+            payment_method=n.payment_method,
+            note=n.note,
+            tags=n.tags,
             hold_reason=hold,
             extra={"gid": f"gid://shopify/Order/{n.id}"},
         )

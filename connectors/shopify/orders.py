@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from channelhub_connectors.shopify import queries
+from channelhub_connectors.shopify import queries, user_errors
 from channelhub_connectors.shopify.client import ShopifyClient
+from channelhub_connectors.shopify.user_errors import Outcome, describe, worst
 
 from channelhub.errors import Fatal, Retryable
 from channelhub.ports import PulledPage, PullRequest, RawRecord
@@ -98,10 +99,11 @@ def run_bulk(
     result = data.get("bulkOperationRunQuery") or {}
     errors = result.get("userErrors") or []
     if errors:
-        message = "; ".join(str(e.get("message")) for e in errors)
-        if any(e.get("code") == "OPERATION_IN_PROGRESS" for e in errors):
-            raise Retryable(f"a bulk operation is already running: {message}", where=where)
-        raise Fatal(f"bulkOperationRunQuery refused: {message}", where=where)
+        table = user_errors.BULK_OPERATION_RUN_QUERY
+        message = describe(errors, table)
+        if worst(table, errors) is Outcome.RETRY:
+            raise Retryable(f"no bulk operation can start now: {message}", where=where)
+        raise Fatal(f"bulkOperationRunQuery refused: {message}", where=where)  # a bug or a refusal: no retry fixes it
     op_id = (result.get("bulkOperation") or {}).get("id")
     waited = 0.0
     while True:

@@ -11,8 +11,10 @@ APPLICATION = (
     "index __typename ... on DiscountCodeApplication { code } ... on AutomaticDiscountApplication { title } "
     "... on ManualDiscountApplication { title } ... on ScriptDiscountApplication { title }"
 )
+DUTIES = f"duties {{ id harmonizedSystemCode price {{ {MONEY} }} {TAXES} }}"
 LINE = (
-    f"id sku title quantity variant {{ id }} product {{ id }} originalUnitPriceSet {{ {MONEY} }} {TAXES} {ALLOCATIONS}"
+    "id sku title variantTitle quantity isGiftCard requiresShipping variant { id } product { id } "
+    f"originalUnitPriceSet {{ {MONEY} }} originalTotalSet {{ {MONEY} }} {TAXES} {ALLOCATIONS} {DUTIES}"
 )
 SHIPPING = f"id title code originalPriceSet {{ {MONEY} }} {TAXES} {ALLOCATIONS}"
 ORDER_SCALARS = (
@@ -20,15 +22,25 @@ ORDER_SCALARS = (
     "presentmentCurrencyCode email customer { id email firstName lastName phone } "
     f"shippingAddress {{ {ADDRESS} }} billingAddress {{ {ADDRESS} }} "
     f"subtotalPriceSet {{ {MONEY} }} totalShippingPriceSet {{ {MONEY} }} totalTaxSet {{ {MONEY} }} "
-    f"totalDiscountsSet {{ {MONEY} }} totalPriceSet {{ {MONEY} }} {TAXES}"
+    f"totalDiscountsSet {{ {MONEY} }} totalPriceSet {{ {MONEY} }} {TAXES} "
+    f"taxesIncluded dutiesIncluded totalOutstandingSet {{ {MONEY} }} totalTipReceivedSet {{ {MONEY} }} "
+    f"originalTotalDutiesSet {{ {MONEY} }} originalTotalAdditionalFeesSet {{ {MONEY} }} "
+    f"additionalFees {{ id name price {{ {MONEY} }} {TAXES} }} "
+    "note tags phone paymentGatewayNames"
 )
 REFUNDS = (
     f"refunds(first: 50) {{ id createdAt note totalRefundedSet {{ {MONEY} }} "
     "refundLineItems(first: 250) { nodes { quantity lineItem { id } } } }"
 )
+# Shopify's own fulfilments (only SUCCESS ones count, see read_extras), with the lines and units each shipped.
+FULFILLMENTS = (
+    "fulfillments(first: 50) { id status createdAt trackingInfo(first: 10) { company number url } "
+    "fulfillmentLineItems(first: 250) { nodes { quantity lineItem { id } } } }"
+)
 ORDER_FIELDS = (
     f"{ORDER_SCALARS} discountApplications(first: 50) {{ nodes {{ {APPLICATION} }} }} "
-    f"lineItems(first: 250) {{ nodes {{ {LINE} }} }} shippingLines(first: 20) {{ nodes {{ {SHIPPING} }} }} {REFUNDS}"
+    f"lineItems(first: 250) {{ nodes {{ {LINE} }} }} shippingLines(first: 20) {{ nodes {{ {SHIPPING} }} }} "
+    f"{REFUNDS} {FULFILLMENTS}"
 )
 
 ORDERS = f"""query Orders($first: Int!, $after: String, $query: String) {{
@@ -43,8 +55,10 @@ ORDER = f"""query Order($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}"""
 ORDERS_COUNT = """query OrdersCount($query: String) { ordersCount(query: $query) { count precision } }"""
 
 # Bulk: nested connections become their own JSONL lines with __parentId; __typename routes them back.
-# (Refund lines are left out: a connection inside a list is not allowed in a bulk query; the next update of an
-# order brings them.)
+# Left out because a connection inside a list (refunds, fulfillments) is not allowed in a bulk query:
+# - refund lines (the next update of an order brings them);
+# - fulfillments altogether: without their fulfillmentLineItems a partial fulfilment would read as "every unit
+#   shipped". A backfilled order's Shopify fulfilments arrive with its next update (poll or webhook).
 BULK_ORDERS = (
     "{ orders { edges { node { "
     f"{ORDER_SCALARS} refunds {{ id createdAt note totalRefundedSet {{ {MONEY} }} }} "

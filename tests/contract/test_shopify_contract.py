@@ -7,12 +7,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import httpx
-from channelhub_connectors.shopify import samples, webhooks
+from channelhub_connectors.shopify import webhooks
 from channelhub_connectors.shopify.connector import ShopifyConnector
-from channelhub_connectors.shopify.testing import FakeShop
 
 from channelhub.ports import Connector, RawRecord
 from channelhub.testing.contract import ConnectorContract
+from doubles.shopify import samples
+from doubles.shopify.fake_shop import FakeShop
 
 SETTINGS = {"shop": "acme", "access_token": "shpat_contract", "client_secret": "whsec_contract", "location_id": "1"}
 
@@ -63,10 +64,10 @@ class TestShopifyContract(ConnectorContract):
         ]
 
     def bad_records(self) -> Iterable[RawRecord]:
-        no_sku = samples.graphql_order(3, sku_a="")
+        no_time = {**samples.graphql_order(3), "createdAt": "yesterday"}  # a line without a SKU maps: not here
         bad_currency = {**samples.rest_order(4), "currency": "ZZZ"}
         return [
-            RawRecord("orders", "no sku", json.dumps(no_sku)),
+            RawRecord("orders", "no timestamp", json.dumps(no_time)),
             RawRecord("orders", "bad currency", json.dumps(bad_currency)),
             RawRecord("orders", "not json", "{"),
         ]

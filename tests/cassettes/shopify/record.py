@@ -16,15 +16,16 @@ from pathlib import Path
 import httpx
 import vcr
 from channelhub_connectors.shopify.connector import ShopifyConnector
-from channelhub_connectors.shopify.testing import Bucket, FakeShop
 
 from channelhub.errors import ConnectorError
 from channelhub.ports import ConnectorContext
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE), str(HERE.parents[1])]  # scenarios, and tests/ for the test doubles
 
 from scenarios import SCENARIOS, SHOP, FakeClock  # noqa: E402
+
+from doubles.shopify.fake_shop import Bucket, FakeShop  # noqa: E402
 
 RECORDER = vcr.VCR(
     record_mode="all",

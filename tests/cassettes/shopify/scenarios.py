@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from channelhub_connectors.shopify import samples
 from channelhub_connectors.shopify.connector import ShopifyConnector
-from channelhub_connectors.shopify.testing import FakeShop
 
 from channelhub.errors import ConnectorError, RateLimited, Skippable
 from channelhub.model.shipments import Shipment, ShipmentLine
 from channelhub.ports import CancellationRequest, FulfillmentRequest, PullRequest, StockUpdate
+from doubles.shopify import samples
+from doubles.shopify.fake_shop import FakeShop
 
 SHOP = "https://acme.myshopify.com"
 SETTINGS: dict[str, Any] = {

@@ -11,9 +11,9 @@ import httpx
 import pytest
 import vcr
 from channelhub_connectors.shopify.connector import ShopifyConnector
-from channelhub_connectors.shopify.testing import Bucket, FakeShop
 
 from channelhub.ports import ConnectorContext
+from doubles.shopify.fake_shop import Bucket, FakeShop
 
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes" / "shopify"
 sys.path.insert(0, str(CASSETTES))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from channelhub_connectors.shopify import samples
 from channelhub_connectors.shopify.cancellation import cancel_reason
-from channelhub_connectors.shopify.testing import FakeShop
 from scenarios import CANCEL_REASON, _cancellable, cancellation
 
 from channelhub.errors import Fatal, Retryable, Skippable
 from conftest import replay
+from doubles.shopify import samples
+from doubles.shopify.fake_shop import FakeShop
 
 
 def _operations(cassette) -> list[str]:

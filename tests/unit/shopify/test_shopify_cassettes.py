@@ -186,11 +186,11 @@ def test_a_marketplace_sale_moves_shopify_stock_in_one_set_call_per_250_skus_and
 def test_throttled_with_either_status_is_rate_limited_then_the_retry_succeeds(fake_connector, status: int) -> None:
     from datetime import timedelta
 
-    from channelhub_connectors.shopify import samples
-    from channelhub_connectors.shopify.testing import FakeShop
     from scenarios import NOW
 
     from channelhub.ports import PullRequest
+    from doubles.shopify import samples
+    from doubles.shopify.fake_shop import FakeShop
 
     shop = FakeShop(orders=[samples.graphql_order(1)], throttle_status=status, faults=["throttled"])
     connector, shop, clock = fake_connector(shop)

@@ -7,13 +7,14 @@ import math
 from datetime import timedelta
 
 import pytest
-from channelhub_connectors.shopify import samples, webhooks
+from channelhub_connectors.shopify import webhooks
 from channelhub_connectors.shopify.connector import ShopifyConnector
 from scenarios import NOW
 
 from channelhub.errors import MappingError
 from channelhub.model.orders import ChannelFulfillment, FinancialStatus, Order
 from channelhub.ports import RawRecord, StockUpdate
+from doubles.shopify import samples
 
 VECTOR_BODY = b'{"foo": "bar"}'
 VECTOR_SIG = "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g="
@@ -30,14 +31,20 @@ def _headers(topic: str, body: bytes, secret: str = "whsec_test", delivery: str 
 
 def test_the_same_order_by_webhook_and_by_polling_maps_identically(fake_connector) -> None:
     connector, _, _ = fake_connector()
-    body = json.dumps(samples.rest_order(1, refund=True)).encode()
+    body = json.dumps(samples.rest_order(1, refund=True, extras=True)).encode()
     (hook,) = connector.parse_webhook(_headers("orders/updated", body), body)
-    polled = connector.map_order(RawRecord("orders", "poll", json.dumps(samples.graphql_order(1, refund=True))))
+    polled = connector.map_order(
+        RawRecord("orders", "poll", json.dumps(samples.graphql_order(1, refund=True, extras=True)))
+    )
     webhook = connector.map_order(hook)
     for name in Order.model_fields:
         assert getattr(webhook, name) == getattr(polled, name), name
     assert polled.currency == "CAD" and polled.presentment_currency == "USD"
-    assert polled.totals.total.shop.amount == polled.totals.total.shop.amount.__class__("45.85")
+    assert polled.totals.total.shop.amount == polled.totals.total.shop.amount.__class__("79.05")
+    assert [line.kind.value for line in polled.lines] == ["product", "product", "custom", "tip", "gift_card", "service"]
+    assert [f.kind for f in polled.fees] == ["duty"] and [s.external_id for s in polled.fulfillments] == ["951"]
+    assert polled.tags == ("gift", "vip") and polled.note and polled.payment_method == "shopify_payments"
+    assert polled.taxes_included is False and polled.totals.outstanding is not None
     assert polled.totals.total.presentment is not None and polled.totals.total.presentment.currency == "USD"
     assert polled.lines[0].total_discount is not None and polled.discounts[0].code == "SAVE5"
     assert polled.lines[0].taxes[0].rate == polled.lines[0].taxes[0].rate.__class__("0.13")
@@ -112,49 +119,76 @@ def _bad(n: int, **changes) -> dict:
     return order
 
 
+def _no_country(n: int) -> dict:
+    order = samples.graphql_order(n)
+    order["shippingAddress"] = {**order["shippingAddress"], "countryCodeV2": None}
+    return order
+
+
 def test_bad_orders_are_quarantined_with_the_reason_and_the_rest_of_the_page_imports(sqlite_database) -> None:
+    import httpx
+    from scenarios import SETTINGS
     from sqlalchemy import select
 
-    from channelhub.store.tables import InboxRow
+    from channelhub.ports import ConnectorContext
+    from channelhub.store.tables import InboxRow, OrderRow
     from channelhub.sync.pull import run_pull
+    from doubles.shopify.fake_shop import FakeShop
 
-    # Each bad order is one Shopify can send (the fake shop answers only what the schema allows): a line without
-    # a SKU, a CurrencyCode value that is not ISO 4217 (Shopify's enum has USDC), an order with no line left.
+    # Each bad order is one Shopify can send (the fake shop answers only what the schema allows): an address
+    # without a country, a CurrencyCode value that is not ISO 4217 (Shopify's enum has USDC), an order with no
+    # line left. (A line without a SKU is no such order: see the next test.)
     shop_orders = [
         samples.graphql_order(1),
-        samples.graphql_order(2, sku_a=""),
+        samples.graphql_order(2),
         _bad(3, currencyCode="USDC"),
         _bad(4, lineItems={"nodes": []}),
         samples.graphql_order(5),
+        _no_country(6),
     ]
-    from channelhub_connectors.shopify.testing import FakeShop
-
     shop = FakeShop(orders=shop_orders)
-    import httpx
-    from scenarios import SETTINGS
-
-    from channelhub.ports import ConnectorContext
-
     connector = ShopifyConnector(
         {**SETTINGS, "page_size": 250},
         ConnectorContext(channel="shopify", transport=httpx.Client(transport=shop.mock_transport())),
     )
     report = run_pull(sqlite_database, connector, policies=(), overlap=timedelta(minutes=5), now=NOW)
-    assert report.applied == 2 and report.quarantined == 3, report
+    assert report.applied == 3 and report.quarantined == 3, report
     with sqlite_database.transaction() as session:
         reasons = {
             r.external_id: r.reason for r in session.scalars(select(InboxRow).where(InboxRow.status == "quarantined"))
         }
-    assert "has no SKU" in reasons["820002"]
+        stored = set(session.scalars(select(OrderRow.external_id)))
+    assert stored == {"820001", "820002", "820005"}
+    assert "missing field shippingAddress.countryCodeV2" in reasons["820006"]
     assert "unknown currency 'USDC'" in reasons["820003"]
     assert "an order without line items" in reasons["820004"]
     assert all("orders page 1" in r for r in reasons.values())
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="core: order_lines.sku is NOT NULL in the store, so the hub quarantines the order it should hold "
+    "(a change for src/channelhub/store: a nullable sku, 725d9d5 made OrderLine.sku optional)",
+)
+def test_an_order_with_a_line_without_a_sku_is_imported_not_quarantined(sqlite_database, fake_connector) -> None:
+    from sqlalchemy import select
+
+    from channelhub.store.tables import InboxRow, OrderRow
+    from channelhub.sync.pull import run_pull
+
+    connector, shop, _ = fake_connector(page_size=250)
+    shop.orders.append(samples.graphql_order(2, sku_a=""))
+    report = run_pull(sqlite_database, connector, policies=(), overlap=timedelta(minutes=5), now=NOW)
+    with sqlite_database.transaction() as session:
+        stored = set(session.scalars(select(OrderRow.external_id)))
+        quarantined = list(session.scalars(select(InboxRow.reason).where(InboxRow.status == "quarantined")))
+    assert quarantined == [] and stored == {"820002"}, (report, quarantined)
+
+
 def test_mapping_errors_name_the_order(fake_connector) -> None:
     connector, _, _ = fake_connector()
-    with pytest.raises(MappingError, match=r"order 820002.*has no SKU"):
-        connector.map_order(RawRecord("orders", "x", json.dumps(samples.graphql_order(2, sku_a=""))))
+    with pytest.raises(MappingError, match=r"order 820006.*missing field shippingAddress.countryCodeV2"):
+        connector.map_order(RawRecord("orders", "x", json.dumps(_no_country(6))))
 
 
 @pytest.mark.parametrize("count", [300, 250, 1])

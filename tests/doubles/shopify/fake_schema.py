@@ -1,4 +1,4 @@
-"""Shopify's published Admin GraphQL schema, for the fake shop (`testing.FakeShop`): what a request must be and
+"""Shopify's published Admin GraphQL schema, for the fake shop (`fake_shop.FakeShop`): what a request must be and
 what an answer may hold. Test-only: the connector never imports this module, nor graphql-core.
 
 The schema is Shopify's own introspection of the pinned version (the file Shopify ships in its `@shopify/dev-mcp`
@@ -29,13 +29,20 @@ from typing import Any
 try:  # graphql-core is a test dependency: the fake shop needs it, the connector does not
     from graphql import (
         DocumentNode,
+        FieldNode,
         GraphQLError,
+        GraphQLList,
+        GraphQLNonNull,
         GraphQLResolveInfo,
         GraphQLScalarType,
         GraphQLSchema,
+        InlineFragmentNode,
         OperationDefinitionNode,
+        OperationType,
+        SelectionSetNode,
         build_client_schema,
         execute_sync,
+        get_named_type,
         parse,
         validate,
     )
@@ -128,6 +135,32 @@ class AdminSchema:
             raise FakeAnswerError(f"the fake shop's answer breaks Shopify's schema: {detail}")
         return dict(result.data or {})
 
+    def answer_problems(self, query: str, variables: Mapping[str, Any], data: Mapping[str, Any]) -> list[str]:
+        """Why `data` is not an answer Shopify could give to this request (empty: it could). For recorded answers."""
+        refusals = self.refusals(query, variables)
+        if refusals:
+            return [f"the request itself is refused: {m}" for m in refusals]
+        try:
+            shaped = self.answer(query, variables, data)
+        except FakeAnswerError as exc:
+            return [str(exc)]
+        return (
+            [] if shaped == dict(data) else ["the answer holds fields the request did not ask for, or misorders them"]
+        )
+
+    def bulk_refusals(self, query: str) -> list[str]:
+        """Why `bulkOperationRunQuery` would refuse this bulk query (Shopify answers a userError INVALID): it must be a
+        valid query, and a connection may not sit inside a list field (Shopify cannot split it into JSONL lines)."""
+        document = self._document(query)
+        if isinstance(document, list):
+            return document
+        operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+        if operation.operation != OperationType.QUERY:
+            return ["a bulk operation runs a query"]
+        problems: list[str] = []
+        _connections_in_lists(self.schema, self.schema.query_type, operation.selection_set, False, "", problems)
+        return problems
+
     def _document(self, query: str) -> DocumentNode | list[str]:
         """The parsed document, or why it does not parse or validate (cached: the fake sends few documents)."""
         if query not in self._documents:
@@ -146,18 +179,59 @@ def _present_field(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
     if not isinstance(source, Mapping):
         raise GraphQLError(f"{info.parent_type.name} is not an object in the fake's answer: {source!r}")
     if info.field_name not in source:
+        # A connection answers `nodes` and `edges` alike; the fake keeps one of them.
+        if info.field_name == "edges" and isinstance(source.get("nodes"), list):
+            return [{"node": node} for node in source["nodes"]]
+        if info.field_name == "nodes" and isinstance(source.get("edges"), list):
+            return [edge.get("node") for edge in source["edges"]]
         raise GraphQLError(f"the fake's answer has no {info.parent_type.name}.{info.field_name}")
     return source[info.field_name]
 
 
+def _connections_in_lists(
+    schema: GraphQLSchema, parent: Any, selections: SelectionSetNode | None, in_list: bool, path: str, out: list[str]
+) -> None:
+    """Note every connection field selected below a list field (`in_list`), walking the bulk query's selections."""
+    if selections is None:
+        return
+    for node in selections.selections:
+        if isinstance(node, InlineFragmentNode):
+            target = schema.type_map[node.type_condition.name.value] if node.type_condition else parent
+            _connections_in_lists(schema, target, node.selection_set, in_list, path, out)
+            continue
+        if not isinstance(node, FieldNode):
+            continue
+        field_def = getattr(parent, "fields", {}).get(node.name.value)
+        if field_def is None:
+            continue
+        named = get_named_type(field_def.type)
+        here = f"{path}.{node.name.value}" if path else node.name.value
+        if in_list and named.name.endswith("Connection"):
+            out.append(f"the connection {here} is inside a list field: not allowed in a bulk query")
+        listed = _is_list(field_def.type) and not parent.name.endswith("Connection")  # a connection's edges/nodes
+        _connections_in_lists(schema, named, node.selection_set, in_list or listed, here, out)
+
+
+def _is_list(type_: Any) -> bool:
+    while isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    return isinstance(type_, GraphQLList)
+
+
 def _typename(value: Any, info: GraphQLResolveInfo, abstract_type: Any) -> str | None:
-    """An interface or union member's type: its `__typename`, else the type its gid names."""
-    if isinstance(value, Mapping):
-        if isinstance(value.get("__typename"), str):
-            return str(value["__typename"])
-        match = _GID.match(str(value.get("id") or ""))
-        if match:
-            return match.group(1)
+    """An interface or union member's type: its `__typename`, else the type its gid names, else (an answer that
+    asked only for the interface's own fields, as a recorded one may) the first member that has every field the
+    value holds: any such member shapes those fields alike."""
+    if not isinstance(value, Mapping):
+        return None
+    if isinstance(value.get("__typename"), str):
+        return str(value["__typename"])
+    match = _GID.match(str(value.get("id") or ""))
+    if match:
+        return match.group(1)
+    for member in info.schema.get_possible_types(abstract_type):
+        if set(value) <= set(member.fields):
+            return member.name
     return None
 
 

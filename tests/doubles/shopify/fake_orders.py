@@ -1,4 +1,4 @@
-"""The fake shop's order operations (a mixin of `testing.FakeShop`): orders, one order, the count, the bulk
+"""The fake shop's order operations (a mixin of `fake_shop.FakeShop`): orders, one order, the count, the bulk
 backfill, and the cancellation: `orderCancel` and the read the connector makes before it.
 
 orderCancel, as Shopify documents it (2026-10): it refuses an order that is already cancelled, that has
@@ -16,6 +16,8 @@ import json
 import re
 from typing import Any
 
+from doubles.shopify.fake_schema import AdminSchema
+
 FULFILLED = {"FULFILLED", "PARTIALLY_FULFILLED"}
 
 
@@ -31,6 +33,9 @@ class OrderOperations:
     cancellations: list[dict[str, Any]]
     pending_authorization: set[str]
     cancel_job_failures: dict[str, str]
+    schema: AdminSchema
+    refused: list[str]
+    bulk_query: str
 
     def order(self, gid: str) -> dict[str, Any] | None:
         return next((o for o in self.orders if o["id"] == gid), None)
@@ -55,6 +60,12 @@ class OrderOperations:
         return {"ordersCount": {"count": len(self.orders), "precision": "EXACT"}}
 
     def op_BulkRun(self, v: dict[str, Any]) -> dict[str, Any]:
+        problems = self.schema.bulk_refusals(v["query"])
+        if problems:  # Shopify checks the bulk query when the operation is created
+            self.refused.extend(problems)
+            error = {"field": ["query"], "message": "; ".join(problems), "code": "INVALID"}
+            return {"bulkOperationRunQuery": {"bulkOperation": None, "userErrors": [error]}}
+        self.bulk_query = v["query"]
         return {
             "bulkOperationRunQuery": {
                 "bulkOperation": {"id": "gid://shopify/BulkOperation/1", "status": "CREATED"},
@@ -77,20 +88,14 @@ class OrderOperations:
         }
 
     def bulk_jsonl(self) -> bytes:
-        out = []
-        for order in sorted(self.orders, key=lambda o: o["id"]):
-            parent = {
-                k: val for k, val in order.items() if k not in {"lineItems", "shippingLines", "discountApplications"}
-            }
-            parent["refunds"] = [
-                {k: val for k, val in r.items() if k != "refundLineItems"} for r in order.get("refunds", [])
-            ]
-            out.append(json.dumps(parent))
-            for key, typename in (("lineItems", "LineItem"), ("shippingLines", "ShippingLine")):
-                for node in order.get(key, {}).get("nodes", []):
-                    out.append(json.dumps({"__typename": typename, **node, "__parentId": order["id"]}))
-            for node in order.get("discountApplications", {}).get("nodes", []):
-                out.append(json.dumps({**node, "__parentId": order["id"]}))
+        """The bulk result as Shopify writes it: the bulk query's answer (shaped and checked by the schema, like
+        every answer), each order a line, each node of a connection in it a line of its own with `__parentId`."""
+        assert self.bulk_query, "no bulk operation was run"
+        orders = sorted(self.orders, key=lambda o: o["id"])
+        data = self.schema.answer(self.bulk_query, {}, {"orders": {"nodes": copy.deepcopy(orders)}})
+        out: list[str] = []
+        for edge in data["orders"]["edges"]:
+            _flatten(edge["node"], None, out)
         return ("\n".join(out) + "\n").encode()
 
     def op_OrderCancelState(self, v: dict[str, Any]) -> dict[str, Any]:
@@ -136,6 +141,16 @@ class OrderOperations:
             record = self.variants.get(line.get("sku") or "")
             if record is not None and record["available"] is not None:
                 record["available"] += int(line["quantity"])
+
+
+def _flatten(node: dict[str, Any], parent: str | None, out: list[str]) -> None:
+    """One JSONL line for `node` (its connections taken out), then a line for each of their nodes."""
+    children = {k: v for k, v in node.items() if isinstance(v, dict) and isinstance(v.get("edges"), list)}
+    line = {k: v for k, v in node.items() if k not in children}
+    out.append(json.dumps(line if parent is None else {**line, "__parentId": parent}))
+    for connection in children.values():
+        for edge in connection["edges"]:
+            _flatten(edge["node"], node["id"], out)
 
 
 def _cancel_answer(

@@ -3,26 +3,19 @@
 `graphql_order` writes an Admin GraphQL Order node, `rest_order` the REST/webhook order; each is spelled out in
 its own field names (not derived from the other), describing the same sale: shop money in CAD, presentment money
 in USD, two lines (one with a discount code allocation and a tax line), a taxed shipping line, and optionally a
-refund of one unit of the first line.
+refund of one unit of the first line. `extras=True` adds what a real order carries besides (`sample_extras`):
+lines without a SKU (a custom item, a tip), a gift card, a shipping protection line, a duty, Shopify's own
+fulfilments (one shipped, one cancelled), a note, tags and the payment gateway.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from doubles.shopify import sample_extras
 
-def _gbag(shop: str, pres: str) -> dict[str, Any]:
-    return {
-        "shopMoney": {"amount": shop, "currencyCode": "CAD"},
-        "presentmentMoney": {"amount": pres, "currencyCode": "USD"},
-    }
-
-
-def _rbag(shop: str, pres: str) -> dict[str, Any]:
-    return {
-        "shop_money": {"amount": shop, "currency_code": "CAD"},
-        "presentment_money": {"amount": pres, "currency_code": "USD"},
-    }
+_gbag = sample_extras.gbag
+_rbag = sample_extras.rbag
 
 
 def graphql_order(
@@ -34,6 +27,7 @@ def graphql_order(
     refund: bool = False,
     cancelled_at: str | None = None,
     sku_a: str | None = None,
+    extras: bool = False,
 ) -> dict[str, Any]:
     oid = 820000 + n
     address = {
@@ -50,7 +44,7 @@ def graphql_order(
         "phone": "+14165550100",
     }
     tax = {"title": "HST", "rate": 0.13, "priceSet": _gbag("2.60", "1.95")}
-    return {
+    order = {
         "id": f"gid://shopify/Order/{oid}",
         "name": f"#{1000 + n}",
         "createdAt": "2026-03-01T09:00:00Z",
@@ -71,12 +65,24 @@ def graphql_order(
         },
         "shippingAddress": address,
         "billingAddress": address,
-        "subtotalPriceSet": _gbag("35.00", "26.25"),
+        "subtotalPriceSet": _gbag("30.00", "22.50"),  # Shopify's subtotal is after discounts
         "totalShippingPriceSet": _gbag("10.00", "7.50"),
         "totalTaxSet": _gbag("5.85", "4.39"),
         "totalDiscountsSet": _gbag("5.00", "3.75"),
         "totalPriceSet": _gbag("45.85", "34.39"),
         "taxLines": [{"title": "HST", "rate": 0.13, "priceSet": _gbag("5.85", "4.39")}],
+        "taxesIncluded": False,
+        "dutiesIncluded": False,
+        "totalOutstandingSet": _gbag("0.00", "0.00"),
+        "totalTipReceivedSet": _gbag("0.00", "0.00"),
+        "originalTotalDutiesSet": None,
+        "originalTotalAdditionalFeesSet": None,
+        "additionalFees": [],
+        "note": None,
+        "tags": [],
+        "phone": None,
+        "paymentGatewayNames": ["shopify_payments"],
+        "fulfillments": [],
         "discountApplications": {"nodes": [{"index": 0, "__typename": "DiscountCodeApplication", "code": "SAVE5"}]},
         "lineItems": {
             "nodes": [
@@ -84,10 +90,15 @@ def graphql_order(
                     "id": f"gid://shopify/LineItem/{oid}1",
                     "sku": sku_a if sku_a is not None else f"SKU-A{n}",
                     "title": "Widget",
+                    "variantTitle": "blue",
                     "quantity": 2,
+                    "isGiftCard": False,
+                    "requiresShipping": True,
                     "variant": {"id": "gid://shopify/ProductVariant/71"},
                     "product": {"id": "gid://shopify/Product/61"},
                     "originalUnitPriceSet": _gbag("10.00", "7.50"),
+                    "originalTotalSet": _gbag("20.00", "15.00"),
+                    "duties": [],
                     "taxLines": [tax],
                     "discountAllocations": [
                         {
@@ -100,10 +111,15 @@ def graphql_order(
                     "id": f"gid://shopify/LineItem/{oid}2",
                     "sku": "SKU-B",
                     "title": "Gadget",
+                    "variantTitle": None,
                     "quantity": 1,
+                    "isGiftCard": False,
+                    "requiresShipping": True,
                     "variant": {"id": "gid://shopify/ProductVariant/72"},
                     "product": {"id": "gid://shopify/Product/62"},
                     "originalUnitPriceSet": _gbag("15.00", "11.25"),
+                    "originalTotalSet": _gbag("15.00", "11.25"),
+                    "duties": [],
                     "taxLines": [],
                     "discountAllocations": [],
                 },
@@ -133,6 +149,7 @@ def graphql_order(
         if refund
         else [],
     }
+    return sample_extras.graphql_extras(order) if extras else order
 
 
 def rest_order(
@@ -143,6 +160,7 @@ def rest_order(
     fulfillment: str | None = None,
     refund: bool = False,
     cancelled_at: str | None = None,
+    extras: bool = False,
 ) -> dict[str, Any]:
     oid = 820000 + n
     address = {
@@ -163,7 +181,7 @@ def rest_order(
         "longitude": -79.4,
     }
     tax = {"title": "HST", "rate": 0.13, "price": "2.60", "price_set": _rbag("2.60", "1.95"), "channel_liable": None}
-    return {
+    order = {
         "id": oid,
         "admin_graphql_api_id": f"gid://shopify/Order/{oid}",
         "name": f"#{1000 + n}",
@@ -187,8 +205,10 @@ def rest_order(
         },
         "shipping_address": address,
         "billing_address": address,
-        "subtotal_price": "35.00",
-        "subtotal_price_set": _rbag("35.00", "26.25"),
+        "subtotal_price": "30.00",  # after discounts, as Shopify reports it
+        "subtotal_price_set": _rbag("30.00", "22.50"),
+        "total_line_items_price": "35.00",
+        "total_line_items_price_set": _rbag("35.00", "26.25"),
         "total_shipping_price_set": _rbag("10.00", "7.50"),
         "total_tax": "5.85",
         "total_tax_set": _rbag("5.85", "4.39"),
@@ -197,6 +217,19 @@ def rest_order(
         "total_price": "45.85",
         "total_price_set": _rbag("45.85", "34.39"),
         "tax_lines": [{"title": "HST", "rate": 0.13, "price": "5.85", "price_set": _rbag("5.85", "4.39")}],
+        "taxes_included": False,
+        "duties_included": False,
+        "total_outstanding": "0.00",
+        "total_tip_received": "0.00",
+        "original_total_duties_set": None,
+        "current_total_duties_set": None,
+        "original_total_additional_fees_set": None,
+        "current_total_additional_fees_set": None,
+        "note": None,
+        "tags": "",
+        "phone": None,
+        "payment_gateway_names": ["shopify_payments"],
+        "fulfillments": [],
         "discount_codes": [{"code": "SAVE5", "amount": "5.00", "type": "fixed_amount"}],
         "discount_applications": [
             {
@@ -216,7 +249,11 @@ def rest_order(
                 "sku": f"SKU-A{n}",
                 "title": "Widget",
                 "name": "Widget - blue",
+                "variant_title": "blue",
                 "quantity": 2,
+                "gift_card": False,
+                "requires_shipping": True,
+                "duties": [],
                 "variant_id": 71,
                 "product_id": 61,
                 "price": "10.00",
@@ -232,7 +269,11 @@ def rest_order(
                 "sku": "SKU-B",
                 "title": "Gadget",
                 "name": "Gadget",
+                "variant_title": None,
                 "quantity": 1,
+                "gift_card": False,
+                "requires_shipping": True,
+                "duties": [],
                 "variant_id": 72,
                 "product_id": 62,
                 "price": "15.00",
@@ -274,3 +315,4 @@ def rest_order(
         if refund
         else [],
     }
+    return sample_extras.rest_extras(order) if extras else order

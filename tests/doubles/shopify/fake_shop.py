@@ -30,8 +30,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-from channelhub_connectors.shopify.fake_orders import OrderOperations
-from channelhub_connectors.shopify.fake_schema import AdminSchema, FakeAnswerError, admin_schema
+
+from doubles.shopify.fake_orders import OrderOperations
+from doubles.shopify.fake_schema import AdminSchema, FakeAnswerError, admin_schema
 
 
 @dataclass
@@ -91,6 +92,7 @@ class FakeShop(OrderOperations):
     schema: AdminSchema = field(default_factory=admin_schema)
     refused: list[str] = field(default_factory=list)  # why requests were refused by the schema
     broken: list[str] = field(default_factory=list)  # answers the fake built that the schema forbids (serve())
+    bulk_query: str = ""  # the query of the last bulk operation run (its result is answered by it)
     _idempotent: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # -- setup ----------------------------------------------------------------------------------------------
@@ -284,6 +286,7 @@ class FakeShop(OrderOperations):
     def op_FulfillmentCreate(self, v: dict[str, Any]) -> dict[str, Any]:
         f = v["fulfillment"]
         order_gid = None
+        shipped: list[dict[str, Any]] = []
         for group in f["lineItemsByFulfillmentOrder"]:
             for gid, fos in self.fulfillment_orders.items():
                 for fo in fos:
@@ -293,16 +296,24 @@ class FakeShop(OrderOperations):
                     wanted = {i["id"]: i["quantity"] for i in group.get("fulfillmentOrderLineItems") or []}
                     for item in fo["lineItems"]["nodes"]:
                         take = wanted.get(item["id"], 0) if wanted else item["remainingQuantity"]
-                        item["remainingQuantity"] -= min(take, item["remainingQuantity"])
+                        take = min(take, item["remainingQuantity"])
+                        item["remainingQuantity"] -= take
+                        if take:
+                            shipped.append({"quantity": take, "lineItem": {"id": item["lineItem"]["id"]}})
                     if all(i["remainingQuantity"] == 0 for i in fo["lineItems"]["nodes"]):
                         fo["status"] = "CLOSED"
         assert order_gid is not None, "unknown fulfillment order"
         made = {
             "id": f"gid://shopify/Fulfillment/{5000 + sum(len(x) for x in self.fulfillments.values())}",
             "status": "SUCCESS",
+            "createdAt": self.now,
             "trackingInfo": [{k: f["trackingInfo"].get(k) for k in ("company", "number", "url")}],
+            "fulfillmentLineItems": {"nodes": shipped},
         }
         self.fulfillments.setdefault(order_gid, []).append(made)
+        order = self.order(order_gid)
+        if order is not None:  # the order shows it from now on, as Shopify's does
+            order.setdefault("fulfillments", []).append(copy.deepcopy(made))
         return {"fulfillmentCreate": {"fulfillment": made, "userErrors": []}}
 
     def op_RefundCreate(self, v: dict[str, Any]) -> dict[str, Any]:
