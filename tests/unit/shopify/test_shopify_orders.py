@@ -165,11 +165,6 @@ def test_bad_orders_are_quarantined_with_the_reason_and_the_rest_of_the_page_imp
     assert all("orders page 1" in r for r in reasons.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: order_lines.sku is NOT NULL in the store, so the hub quarantines the order it should hold "
-    "(a change for src/channelhub/store: a nullable sku, 725d9d5 made OrderLine.sku optional)",
-)
 def test_an_order_with_a_line_without_a_sku_is_imported_not_quarantined(sqlite_database, fake_connector) -> None:
     from sqlalchemy import select
 
@@ -180,9 +175,12 @@ def test_an_order_with_a_line_without_a_sku_is_imported_not_quarantined(sqlite_d
     shop.orders.append(samples.graphql_order(2, sku_a=""))
     report = run_pull(sqlite_database, connector, policies=(), overlap=timedelta(minutes=5), now=NOW)
     with sqlite_database.transaction() as session:
-        stored = set(session.scalars(select(OrderRow.external_id)))
+        stored = {row.external_id: row for row in session.scalars(select(OrderRow))}
         quarantined = list(session.scalars(select(InboxRow.reason).where(InboxRow.status == "quarantined")))
-    assert quarantined == [] and stored == {"820002"}, (report, quarantined)
+    assert quarantined == [] and set(stored) == {"820002"}, (report, quarantined)
+    held = stored["820002"]
+    assert (held.state, held.hold_kind) == ("on_hold", "mapping")
+    assert held.hold_reason.startswith("line 1 ") and held.hold_reason.endswith("has no SKU")
 
 
 def test_mapping_errors_name_the_order(fake_connector) -> None:
