@@ -30,7 +30,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from channelhub.model.lifecycle import OrderState
-from channelhub.model.orders import ChannelFulfillment, Order
+from channelhub.model.orders import Order
 from channelhub.stock import ledger
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store.bulk import insert_with_ids
@@ -44,6 +44,7 @@ from channelhub.sync.apply_update import (
     content_conflict,
     document,
 )
+from channelhub.sync.channel_shipments import reports_shipping
 from channelhub.sync.holds import settle
 from channelhub.sync.report import ApplyReport
 from channelhub.sync.transitions import HOLD_STOCK, EventLog, gate, locations_for
@@ -193,7 +194,7 @@ def _insert_new(run: ApplyPass, orders: list[Order]) -> None:
     # A channel that reports an order (partly) shipped on first sight: rare, so one by one. Each is counted by
     # the state it ends in, so a page of completed orders never reads as "held".
     for oid, order, (state, kind, reason) in zip(ids, orders, initial, strict=True):
-        if order.fulfillments or order.fulfillment in (ChannelFulfillment.FULFILLED, ChannelFulfillment.DELIVERED):
+        if reports_shipping(order):
             if oid in failed:
                 state, kind = OrderState.ON_HOLD, HOLD_STOCK
             counted = report.confirmed, report.held

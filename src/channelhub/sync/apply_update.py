@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from channelhub.errors import InvalidTransition
 from channelhub.model.lifecycle import RANK, OrderState
-from channelhub.model.orders import ChannelFulfillment, Order
+from channelhub.model.orders import Order
 from channelhub.stock import ledger
 from channelhub.store.sql import chunked
 from channelhub.store.tables import LINES, ORDERS
@@ -44,7 +44,7 @@ from channelhub.sync.apply_pass import (
     order_columns,
     reserve_one,
 )
-from channelhub.sync.channel_shipments import channel_fulfilment
+from channelhub.sync.channel_shipments import channel_fulfilment, reports_shipping
 from channelhub.sync.transitions import HOLD_CHANNEL, HOLD_MAPPING, gate, locations_for, move
 
 __all__ = ["ApplyPass", "StoredOrder", "apply_update", "channel_fulfilment", "content_conflict", "document"]
@@ -64,7 +64,7 @@ def apply_update(run: ApplyPass, order: Order, stored: StoredOrder) -> None:
                 report.cancelled += 1
             return
         _apply_lines(run, order, stored)
-        if order.fulfillments or order.fulfillment in (ChannelFulfillment.FULFILLED, ChannelFulfillment.DELIVERED):
+        if reports_shipping(order):
             channel_fulfilment(run, order, stored)
             return
         if stored.state in RESERVED_STATES:

@@ -12,6 +12,11 @@ Contract of `channel_fulfilment` (in the caller's transaction; stock effects are
   is cut to what is left, and one with nothing left (or only non-stock lines) records no shipment;
 - when the channel says the whole order is fulfilled (or delivered), the units still unshipped are committed as
   well and the order moves to shipped (or delivered).
+
+`reports_shipping` says when an order goes this way at all: the whole order fulfilled, or fulfilments reported
+for an order whose every line that needs stock has a SKU. An order partly fulfilled with a line without a SKU
+waits on hold for the SKU like any other (its fulfilments are recorded by the replay that maps the line): once
+partly shipped, it could no longer be held.
 """
 
 from __future__ import annotations
@@ -27,6 +32,13 @@ from channelhub.store.tables import EVENTS, LINES, SHIPMENTS
 from channelhub.sync.apply_pass import UNRESERVED_STATES, ApplyPass, StoredOrder, reserve_one
 from channelhub.sync.fulfil import record_shipment
 from channelhub.sync.transitions import move, unshipped_by_sku
+
+
+def reports_shipping(order: Order) -> bool:
+    """True when `channel_fulfilment` should record what the channel says it shipped (see the module contract)."""
+    if order.fulfillment in (ChannelFulfillment.FULFILLED, ChannelFulfillment.DELIVERED):
+        return True
+    return bool(order.fulfillments) and not order.unmapped_reason()
 
 
 def channel_fulfilment(run: ApplyPass, order: Order, stored: StoredOrder) -> OrderState | None:
@@ -55,7 +67,7 @@ def channel_fulfilment(run: ApplyPass, order: Order, stored: StoredOrder) -> Ord
         if not whole:
             return moved
         state = moved or state
-    return _ship_the_rest(run, stored, state, target, reserved)
+    return _ship_the_rest(run, order, stored, state, target, reserved)
 
 
 def _record_fulfilments(run: ApplyPass, order: Order, stored: StoredOrder) -> OrderState | None:
@@ -124,11 +136,13 @@ def _as_shipment(run: ApplyPass, order: Order, stored: StoredOrder, fulfilment: 
 
 
 def _ship_the_rest(
-    run: ApplyPass, stored: StoredOrder, state: OrderState, target: OrderState, reserved: bool
+    run: ApplyPass, order: Order, stored: StoredOrder, state: OrderState, target: OrderState, reserved: bool
 ) -> OrderState | None:
     """The channel says the whole order shipped: commit what is left and move to shipped (or delivered)."""
     session = run.session
     note = "shipped by the channel"
+    if unmapped := order.unmapped_reason():
+        note += f"; {unmapped}, so its stock was not counted"
     if not reserved:
         note = "shipped by the channel; stock was not reserved, so none was committed"
     else:
