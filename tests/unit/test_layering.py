@@ -54,3 +54,27 @@ def test_the_check_sees_an_import() -> None:
     """The check itself can fail: the ledger does import the store, and the services do import sync."""
     assert "channelhub.store.tables" in imports_of(SRC / "stock" / "ledger.py")
     assert any(m.startswith("channelhub.sync") for m in imports_of(SRC / "services" / "orders.py"))
+
+
+# The test doubles of vendor APIs live under tests/doubles (DESIGN.md, "Test doubles"); graphql-core is only the
+# fake Shopify shop's.
+DOUBLES = {"doubles", "graphql"}
+MOVED_DOUBLES = ("channelhub_connectors.shopify.testing", "channelhub_connectors.shopify.fake",
+                 "channelhub_connectors.woocommerce.fake")  # fmt: skip
+
+
+def test_nothing_shipped_imports_a_test_double() -> None:
+    root = SRC.parents[1]
+    shipped = sorted([*SRC.rglob("*.py"), *(root / "connectors").rglob("*.py")])
+    assert shipped
+    wrong = [
+        f"{path.relative_to(root)} imports {module}"
+        for path in shipped
+        for module in imports_of(path)
+        if module.split(".")[0] in DOUBLES or module.startswith(MOVED_DOUBLES)
+    ]
+    assert wrong == []
+    connectors = {p.relative_to(root / "connectors").as_posix() for p in (root / "connectors").rglob("*.py")}
+    assert not {p for p in connectors if "fake" in p or p.endswith("/testing.py") or p.endswith("/samples.py")}
+    assert (root / "tests" / "doubles" / "shopify" / "fake_shop.py").is_file()
+    assert (root / "tests" / "doubles" / "woocommerce" / "fake_store.py").is_file()
