@@ -3,7 +3,7 @@
     database = "sqlite:///channelhub.db"   # a relative SQLite path is relative to the config file's folder
     connector_dirs = ["plugins"]           # drop-in connector folders; `connectors/` beside the config always is one
     mapping_dirs = ["mappings"]            # layout folders searched before the shipped ones
-    [sync] ...  [log] ...  [[locations]] ...  [[channels]] ... [channels.schedule] [channels.buffers]
+    [sync] ...  [log] ...  [http] ...  [[locations]] ...  [[channels]] ... [channels.schedule] [channels.buffers]
     [channels.settings]                    # validated by the channel's connector (its `config_model`)
 
 Every table forbids unknown keys, so a typo is an error rather than a silently ignored setting. Secrets:
@@ -25,6 +25,7 @@ required`.
 from channelhub.config.loader import load_config
 from channelhub.config.models import (
     ChannelConfig,
+    HttpSettings,
     HubConfig,
     InvalidConfig,
     Location,
@@ -35,6 +36,7 @@ from channelhub.config.models import (
 
 __all__ = [
     "ChannelConfig",
+    "HttpSettings",
     "HubConfig",
     "InvalidConfig",
     "Location",

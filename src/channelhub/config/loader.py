@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from channelhub.config.models import ChannelConfig, ConfigFile, HubConfig, InvalidConfig
+from channelhub.config.models import ChannelConfig, ConfigFile, HttpSettings, HubConfig, InvalidConfig
 from channelhub.config.problems import Problems, labels_of, toml_problem
 from channelhub.config.secrets import expand_document, resolve_settings
 from channelhub.plugins import Registry, discover
@@ -39,7 +39,12 @@ def load_config(path: Path, *, registry: Registry | None = None) -> HubConfig:
         raise InvalidConfig([toml_problem(str(path), exc)], where=str(path)) from None
 
     base_dir = path.resolve().parent
+    http = document.pop("http", None)  # expanded with its `token_file` below, like a channel's settings
     expanded = expand_document(document, problems)
+    if isinstance(http, dict):
+        expanded["http"] = resolve_settings(http, HttpSettings, "http", base_dir, problems)
+    elif http is not None:
+        expanded["http"] = http  # not a table: the validation below says so
     try:
         top = ConfigFile.model_validate(expanded)
     except ValidationError as exc:
@@ -66,6 +71,7 @@ def load_config(path: Path, *, registry: Registry | None = None) -> HubConfig:
         mapping_dirs=tuple(mapping_dirs),
         sync=top.sync,
         log=top.log,
+        http=top.http,
         locations=tuple(top.locations),
         channels=tuple(channels),
     )

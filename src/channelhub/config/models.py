@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -29,6 +32,12 @@ from channelhub.stock.policy import ChannelStockPolicy
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 LOCATION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 DEFAULT_DATABASE = "sqlite:///channelhub.db"
+DEFAULT_LISTEN = "127.0.0.1:8787"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+MIN_TOKEN_LENGTH = 16
+_HOST = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
 
 
 class InvalidConfig(ConfigError):
@@ -76,6 +85,82 @@ class LogSettings(_Strict):
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """`host:port` -> (host, port); an IPv6 host is written in brackets (`[::1]:8787`) and returned without them.
+    ValueError saying what is wrong otherwise. Port 0 asks the system for a free port (logged at start)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("must be host:port, e.g. 127.0.0.1:8787")
+    usage = f"{value!r} must be host:port with a port from 0 to 65535, e.g. 127.0.0.1:8787 or [::1]:8787"
+    if value.startswith("["):
+        host, sep, port_text = value[1:].partition("]:")
+        if not sep:
+            raise ValueError(usage)
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"{value!r}: {host!r} in brackets is not an IPv6 address") from None
+    else:
+        host, sep, port_text = value.rpartition(":")
+        if not sep:
+            raise ValueError(usage)
+        if ":" in host:
+            raise ValueError(f"{value!r}: an IPv6 address goes in brackets, e.g. [::1]:8787")
+        if not _HOST.match(host):
+            raise ValueError(f"{value!r}: {host!r} is not a host name or IPv4 address")
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(usage)
+    return host, int(port_text)
+
+
+class HttpSettings(_Strict):
+    """`[http]`: the HTTP app `channelhub run` serves beside the scheduler (`channelhub serve` alone).
+
+    `listen` is `host:port` (IPv6 in brackets), loopback by default; `public_url` is the https address the
+    channels reach the hub at (webhook registration); `token` (or `token_file`, a file holding it; `${ENV}`
+    works too) guards every page and API call but /healthz, /readyz and the webhooks, and is never logged;
+    `max_body_bytes` caps a webhook body (413 above it).
+    """
+
+    enabled: bool = True
+    listen: str = DEFAULT_LISTEN
+    public_url: str | None = None
+    token: SecretStr | None = Field(default=None, repr=False)
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        parse_listen(value)
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError(f"{value!r} must be an https:// URL (the channels refuse plain http webhooks)")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r} must not carry a query or fragment")
+        return value.rstrip("/")
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} characters (a short token is guessable)")
+        return value
+
+    @property
+    def host(self) -> str:
+        return parse_listen(self.listen)[0]
+
+    @property
+    def port(self) -> int:
+        return parse_listen(self.listen)[1]
 
 
 class Location(_Strict):
@@ -159,6 +244,7 @@ class HubConfig(BaseModel):
     mapping_dirs: tuple[Path, ...] = ()
     sync: SyncSettings = SyncSettings()
     log: LogSettings = LogSettings()
+    http: HttpSettings = HttpSettings()
     locations: tuple[Location, ...] = ()
     channels: tuple[ChannelConfig, ...] = ()
 
@@ -197,8 +283,9 @@ class HubConfig(BaseModel):
 
     def secret_values(self) -> frozenset[str]:
         """Every value that must never be shown: each SecretStr in a connector config, each value expanded from
-        `${ENV}`, each secret read from a `*_file`, and the database password."""
+        `${ENV}`, each secret read from a `*_file`, the database password and the HTTP token."""
         found = set(self._secrets)
+        found.update(secret_strings(self.http))
         for channel in self.channels:
             if channel._connector_config is not None:
                 found.update(secret_strings(channel._connector_config))
@@ -213,6 +300,7 @@ class ConfigFile(_Strict):
     mapping_dirs: list[str] | None = None
     sync: SyncSettings = SyncSettings()
     log: LogSettings = LogSettings()
+    http: HttpSettings = HttpSettings()
     locations: list[Location] = Field(default_factory=list)
     channels: list[dict[str, Any]] = Field(default_factory=list)
 
