@@ -20,7 +20,12 @@ from channelhub.redact import redacting_processor, register_secrets
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Chatty libraries that say nothing a merchant needs at INFO.
-QUIET_LOGGERS = {"apscheduler": logging.WARNING, "paramiko": logging.WARNING, "alembic": logging.WARNING}
+QUIET_LOGGERS = {
+    "apscheduler": logging.WARNING,
+    "paramiko": logging.WARNING,
+    "alembic": logging.WARNING,
+    "uvicorn": logging.WARNING,
+}
 
 _HANDLER_NAME = "channelhub"
 

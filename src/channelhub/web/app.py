@@ -1,0 +1,135 @@
+"""The hub's ASGI app: webhook receivers and health checks (the dashboard and /metrics come later).
+
+Starlette, not FastAPI: the app is a handful of routes that read raw bodies (a webhook's signature is over the
+exact bytes) and will render pages on the server; it needs no OpenAPI schema and no pydantic request models, and
+Starlette alone brings fewer dependencies. uvicorn serves it (`channelhub.web.server`).
+
+Routes:
+
+- `POST /webhooks/{channel}`: the body is read with `[http] max_body_bytes` enforced while reading (a
+  Content-Length above the cap is refused before a byte is read; a chunked body is cut off as soon as it passes
+  the cap): 413. Then `services.webhooks.receive` checks the signature and stores the raw body (in a worker
+  thread: it does blocking database work), and its Receipt is the answer: the status, and
+  `{"outcome": ...}`. A "stored" delivery wakes the applier, which maps and applies it after the answer.
+- `GET /healthz`: 200 while the process runs; touches nothing.
+- `GET /readyz`: 200 when the database answers and the scheduler (where this process runs one) runs, with each
+  channel's state; 503 with the same JSON when not ready.
+
+Every other route to come needs the token (`channelhub.web.auth.require_token`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from channelhub.logs import get_logger
+from channelhub.redact import scrub
+from channelhub.runtime import Hub
+from channelhub.services.health import readiness
+from channelhub.web.applier import Applier
+
+log = get_logger("channelhub.web")
+
+
+class ReceiptLike(Protocol):
+    @property
+    def status(self) -> int: ...
+    @property
+    def outcome(self) -> str: ...
+
+
+Receiver = Callable[[Hub, str, Mapping[str, str], bytes], ReceiptLike]
+
+
+class BodyTooLarge(Exception):
+    """The request's body passed the cap."""
+
+
+def _default_receiver(hub: Hub, channel: str, headers: Mapping[str, str], body: bytes) -> ReceiptLike:
+    from channelhub.services.webhooks import receive
+
+    return receive(hub, channel, headers, body)  # type: ignore[no-any-return]
+
+
+async def read_capped_body(request: Request, limit: int) -> bytes:
+    """The whole body, or BodyTooLarge as soon as it is known to pass `limit` bytes (a declared Content-Length
+    before reading; a streamed body the moment the bytes read pass it: nothing more is read)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge
+    return bytes(body)
+
+
+def create_app(
+    hub: Hub,
+    *,
+    receiver: Receiver | None = None,
+    applier: Applier | None = None,
+    scheduler_running: Callable[[], bool] | None = None,
+) -> Starlette:
+    """The app for `hub`. `receiver` stands in for `services.webhooks.receive` (tests); `applier` defaults to
+    one on `hub`, started and stopped with the app's lifespan; `scheduler_running` is told by the daemon (None
+    where this process runs no scheduler: `channelhub serve`)."""
+    receive = receiver or _default_receiver
+    the_applier = applier if applier is not None else Applier(hub)
+    limit = hub.config.http.max_body_bytes
+
+    async def webhook(request: Request) -> Response:
+        channel = request.path_params["channel"]
+        try:
+            body = await read_capped_body(request, limit)
+        except BodyTooLarge:
+            log.warning("webhook refused: body too large", channel=channel, limit=limit)
+            return JSONResponse({"outcome": "too_large"}, status_code=413, headers={"Connection": "close"})
+        try:
+            receipt = await run_in_threadpool(receive, hub, channel, request.headers, body)
+        except Exception as exc:  # a bug: the channel redelivers on a 5xx, and the log says why
+            log.error("webhook failed", channel=channel, error=scrub(f"{type(exc).__name__}: {exc}"), exc_info=True)
+            return JSONResponse({"outcome": "error"}, status_code=500)
+        if receipt.outcome == "stored":
+            the_applier.wake()
+        if receipt.status >= 400:
+            log.warning("webhook refused", channel=channel, status=receipt.status, outcome=receipt.outcome)
+        else:
+            log.debug("webhook received", channel=channel, outcome=receipt.outcome)
+        return JSONResponse({"outcome": receipt.outcome}, status_code=receipt.status)
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> Response:
+        state = await run_in_threadpool(readiness, hub, scheduler_running)
+        return JSONResponse(state.as_json(), status_code=200 if state.ready else 503)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        the_applier.start()
+        try:
+            yield {}
+        finally:
+            await run_in_threadpool(the_applier.stop)
+
+    app = Starlette(
+        routes=[
+            Route("/webhooks/{channel}", webhook, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    app.state.applier = the_applier
+    return app

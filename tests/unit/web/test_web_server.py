@@ -1,0 +1,42 @@
+"""WebServer: starts listening, refuses a port in use, leaves the process's signal handlers alone."""
+
+from __future__ import annotations
+
+import signal
+import socket
+from collections.abc import Callable
+
+import pytest
+from starlette.applications import Starlette
+from web_helpers import Served
+
+from channelhub.web.server import WebServer, WebServerError, display_address
+
+
+def test_port_zero_binds_a_free_port(serve: Callable[..., Served]) -> None:
+    served = serve()
+    assert served.server.port > 0
+    assert served.server.address == f"http://127.0.0.1:{served.server.port}"
+
+
+def test_a_port_in_use_is_an_error_naming_the_address() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = WebServer(Starlette(), "127.0.0.1", port)
+        with pytest.raises(WebServerError, match=f"127.0.0.1:{port}"):
+            server.start(timeout=60)
+
+
+def test_signal_handlers_are_left_alone(serve: Callable[..., Served]) -> None:
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    served = serve()
+    assert {s: signal.getsignal(s) for s in before} == before
+    served.server.stop()
+    assert {s: signal.getsignal(s) for s in before} == before
+
+
+def test_display_address_brackets_ipv6() -> None:
+    assert display_address("::1", 8787) == "http://[::1]:8787"
+    assert display_address("127.0.0.1", 80) == "http://127.0.0.1:80"

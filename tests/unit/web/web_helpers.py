@@ -1,0 +1,65 @@
+"""What the web tests share: a stand-in receiver, a served app, waiting on a condition."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+from channelhub.runtime import Hub
+from channelhub.web.applier import Applier
+from channelhub.web.server import WebServer
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, poll: float = 0.05) -> bool:
+    """Poll `predicate` until it holds or `timeout` seconds pass (a generous bound)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(poll)
+    return predicate()
+
+
+@dataclass(frozen=True)
+class FakeReceipt:
+    status: int
+    outcome: str
+    delivery_id: str | None = None
+
+
+@dataclass
+class FakeReceiver:
+    """Stands in for services.webhooks.receive: records what it got, answers the receipt it is given."""
+
+    receipt: FakeReceipt = FakeReceipt(200, "stored")
+    calls: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+    threads: list[str] = field(default_factory=list)
+    error: Exception | None = None
+
+    def __call__(self, hub: Hub, channel: str, headers: Mapping[str, str], body: bytes) -> FakeReceipt:
+        if self.error is not None:
+            raise self.error
+        self.calls.append((channel, dict(headers), body))
+        self.threads.append(threading.current_thread().name)
+        return self.receipt
+
+
+@dataclass
+class Served:
+    hub: Hub
+    server: WebServer
+    receiver: FakeReceiver
+    applier: Applier
+    applied: list[int]
+    scheduler: dict[str, bool]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30.0)
