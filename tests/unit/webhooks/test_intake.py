@@ -214,3 +214,19 @@ def test_a_webhook_order_later_seen_by_polling_stays_one_order(hub: Hub) -> None
     assert (report.duplicates, report.orders.created, report.orders.updated) == (1, 0, 1)
     with hub.db.transaction() as session:
         assert list(session.scalars(select(OrderRow.external_id))) == ["5"]
+
+
+def test_status_shows_the_last_webhook_and_the_orders_polling_found_first(hub: Hub) -> None:
+    from channelhub.ports import RawRecord
+    from channelhub.services.channels import apply_records
+    from channelhub.services.views import channel_statuses
+
+    (before,) = channel_statuses(hub)
+    assert before.webhooks and before.last_webhook is None and before.missed_webhooks == 0
+    body = order_body("6")
+    receive(hub, "shop", signed(body, "d-12"), body)
+    apply_received(hub)
+    missed = RawRecord("orders", "poll page 1", order_body("7").decode())  # no webhook announced this one
+    apply_records(hub, "shop", [missed], source="pull")
+    (after,) = channel_statuses(hub)
+    assert after.last_webhook is not None and after.missed_webhooks == 1
