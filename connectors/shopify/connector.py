@@ -34,6 +34,7 @@ from channelhub.ports import (
     RawRecord,
     RefundRequest,
     StockUpdate,
+    WebhookDelivery,
     WriteResult,
     settings_as,
 )
@@ -174,6 +175,9 @@ class ShopifyConnector(Connector):
     def verify_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> bool:
         secret = self.settings.client_secret
         return webhooks.verify(headers, raw_body, secret.get_secret_value() if secret else None)
+
+    def read_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> WebhookDelivery:
+        return webhooks.read(headers)
 
     def parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> list[RawRecord]:
         return webhooks.parse(headers, raw_body, fetch_order=self._fetch_order, where=self.where)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from channelhub.errors import Skippable
-from channelhub.ports import RawRecord
+from channelhub.ports import RawRecord, WebhookDelivery
 
 ORDER_TOPICS = {"orders/create", "orders/updated", "orders/cancelled", "orders/paid", "orders/fulfilled"}
 REFUND_TOPICS = {"refunds/create"}
@@ -41,6 +41,19 @@ def verify(headers: Mapping[str, str], raw_body: bytes, secret: str | None) -> b
     if not given or not secret:
         return False
     return hmac.compare_digest(signature(secret, raw_body).encode(), given.strip().encode())
+
+
+KEPT_HEADERS = ("X-Shopify-Topic", "X-Shopify-Webhook-Id", "X-Shopify-Event-Id", "X-Shopify-Shop-Domain",
+                "X-Shopify-Api-Version", "X-Shopify-Triggered-At")  # fmt: skip
+
+
+def read(headers: Mapping[str, str]) -> WebhookDelivery:
+    """The delivery's topic and id, without I/O; a topic the hub does not subscribe to is not accepted."""
+    topic = (header(headers, "X-Shopify-Topic") or "").strip().lower()
+    delivery = header(headers, "X-Shopify-Webhook-Id") or header(headers, "X-Shopify-Event-Id")
+    kept = {name: value for name in KEPT_HEADERS if (value := header(headers, name))}
+    accepted = topic in ORDER_TOPICS or topic in REFUND_TOPICS
+    return WebhookDelivery(topic=topic, delivery_id=delivery, accepted=accepted, headers=kept)
 
 
 def parse(

@@ -37,6 +37,7 @@ from channelhub.ports import (
     PullRequest,
     RawRecord,
     StockUpdate,
+    WebhookDelivery,
     WriteResult,
     settings_as,
 )
@@ -113,6 +114,9 @@ class WooCommerceConnector(Connector):
     def verify_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> bool:
         secret = self.settings.webhook_secret
         return webhooks.verify(secret.get_secret_value() if secret else None, headers, raw_body)
+
+    def read_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> WebhookDelivery:
+        return webhooks.read(headers, raw_body)
 
     def parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> list[RawRecord]:
         return webhooks.parse(headers, raw_body, self.resolver, self.channel)

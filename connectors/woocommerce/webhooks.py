@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from channelhub_connectors.woocommerce.orders import LineSkuResolver, to_record
 
 from channelhub.errors import Skippable
-from channelhub.ports import RawRecord
+from channelhub.ports import RawRecord, WebhookDelivery
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,20 @@ def verify(secret: str | None, headers: Mapping[str, str], raw_body: bytes) -> b
 
 def is_ping(headers: Mapping[str, str], raw_body: bytes) -> bool:
     return not header(headers, "X-WC-Webhook-Topic") and raw_body.strip().startswith(b"webhook_id=")
+
+
+KEPT_HEADERS = ("X-WC-Webhook-Topic", "X-WC-Webhook-Delivery-ID", "X-WC-Webhook-Resource", "X-WC-Webhook-Event",
+                "X-WC-Webhook-Source", "X-WC-Webhook-ID")  # fmt: skip
+
+
+def read(headers: Mapping[str, str], raw_body: bytes) -> WebhookDelivery:
+    """The delivery's topic and id, without I/O: a ping or a topic the hub does not take is not accepted (it
+    is answered 200 all the same: five non-2xx answers in a row disable the webhook at the store)."""
+    topic = header(headers, "X-WC-Webhook-Topic")
+    delivery = header(headers, "X-WC-Webhook-Delivery-ID") or None
+    kept = {name: value for name in KEPT_HEADERS if (value := header(headers, name))}
+    accepted = not is_ping(headers, raw_body) and topic in ORDER_TOPICS
+    return WebhookDelivery(topic=topic or "ping", delivery_id=delivery, accepted=accepted, headers=kept)
 
 
 def parse(headers: Mapping[str, str], raw_body: bytes, resolver: LineSkuResolver, channel: str) -> list[RawRecord]:

@@ -51,7 +51,7 @@ REQUIRED_METHODS: dict[Capability, tuple[str, ...]] = {
     Capability.PUSH_REFUND: ("push_refund",),
     Capability.PUSH_CANCELLATION: ("push_cancellation",),
     Capability.PULL_STOCK: ("pull_stock",),
-    Capability.WEBHOOKS: ("verify_webhook", "parse_webhook"),
+    Capability.WEBHOOKS: ("verify_webhook", "read_webhook", "parse_webhook"),
 }
 
 
@@ -149,6 +149,20 @@ class CancellationRequest:
 
 
 @dataclass(frozen=True)
+class WebhookDelivery:
+    """A verified webhook delivery as read from its headers, before anything is stored (no I/O).
+
+    `accepted` is False for a delivery the hub does not take (a ping, a topic it does not subscribe to): it is
+    answered 200 and not stored. `headers` are those `parse_webhook` needs, kept with the raw body.
+    """
+
+    topic: str
+    delivery_id: str | None
+    accepted: bool = True
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class WriteResult:
     """Per-item outcome of a batched write. `error` set means failed; `retryable` says whether to try again."""
 
@@ -201,8 +215,12 @@ class Connector:
         The channel's current listed quantities, for reconcile.
     verify_webhook(headers, raw_body) -> bool
         Check the signature in constant time.
+    read_webhook(headers, raw_body) -> WebhookDelivery
+        What a receiver learns from a verified delivery without any I/O, before it answers: its topic, delivery
+        id, whether the hub takes that topic, and the headers `parse_webhook` will need (never a signature).
     parse_webhook(headers, raw_body) -> list[RawRecord]
-        Records for the same apply path as polling (with `delivery_id` set).
+        Records for the same apply path as polling (with `delivery_id` set). Runs after the delivery was stored
+        and answered, so it may do I/O (fetch the order a refund belongs to, look up a SKU).
     preflight() -> list[str]
         Problems the connector's first job would meet that can be found now, without the network: a local
         folder that does not exist, a key file that cannot be read. `channelhub config check` and `channelhub
@@ -250,6 +268,9 @@ class Connector:
         raise NotImplementedError
 
     def verify_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> bool:
+        raise NotImplementedError
+
+    def read_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> WebhookDelivery:
         raise NotImplementedError
 
     def parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> list[RawRecord]:

@@ -31,7 +31,10 @@ def fmt_age(value: datetime | None, now: datetime | None = None) -> str:
     return f"{days}d {hours}h"
 
 
-STATUS_COLUMNS = ("channel", "kind", "last pull", "lag", "cursor", "pending", "dead", "held", "quarantined", "stopped")
+STATUS_COLUMNS = (
+    "channel", "kind", "last pull", "lag", "last webhook", "missed", "cursor", "pending", "dead", "held",
+    "quarantined", "stopped",
+)  # fmt: skip
 
 
 def status_table(rows: list[Any]) -> Table:
@@ -45,6 +48,8 @@ def status_table(rows: list[Any]) -> Table:
             row.kind,
             fmt_time(row.last_pull),
             fmt_age(row.last_ok),
+            fmt_age(row.last_webhook) if row.webhooks else "-",
+            str(row.missed_webhooks) if row.webhooks else "-",
             row.cursor,
             str(row.pending),
             str(row.dead),

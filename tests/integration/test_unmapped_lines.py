@@ -59,6 +59,6 @@ def test_a_sku_map_entry_and_a_replay_release_an_order_held_for_a_line_without_a
     assert "state: confirmed" in shown and "SHIRT-P" in shown
     db = open_database(f"sqlite:///{tmp_path / 'hub.db'}")
     with db.transaction() as session:
-        reserved = dict(session.execute(select(StockLevelRow.sku, StockLevelRow.reserved)).tuples().all())
+        reserved = {row.sku: row.reserved for row in session.execute(select(StockLevelRow.sku, StockLevelRow.reserved))}
     db.dispose()
     assert reserved == {"MUG": 1, "SHIRT-P": 2}

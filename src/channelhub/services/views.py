@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from channelhub.errors import ChannelhubError, ConfigError
 from channelhub.model.orders import Order
+from channelhub.ports import Capability
 from channelhub.runtime import Hub
 from channelhub.store.tables import (
+    DELIVERIES,
     ChannelStateRow,
     CursorRow,
     InboxRow,
@@ -42,6 +44,10 @@ class ChannelStatus:
     quarantined: int
     last_error: str
     stopped_reason: str
+    webhooks: bool = False  # the channel's connector takes webhooks
+    last_webhook: datetime | None = None
+    # Orders the hub first learnt of by polling since the channel's first webhook: deliveries that never came.
+    missed_webhooks: int = 0
 
     def lag_seconds(self, now: datetime | None = None) -> float | None:
         """Seconds since the last successful pull (None: never pulled)."""
@@ -66,6 +72,7 @@ def channel_statuses(hub: Hub) -> list[ChannelStatus]:
         dead = _count_by(session, OutboxRow.channel, OutboxRow.status == "dead")
         held = _count_by(session, OrderRow.channel, OrderRow.state == "on_hold")
         quarantined = _count_by(session, InboxRow.channel, InboxRow.status == "quarantined")
+        webhooks = _webhook_figures(session)
     result = []
     for name, runtime in hub.channels.items():
         state = states.get(name)
@@ -86,9 +93,38 @@ def channel_statuses(hub: Hub) -> list[ChannelStatus]:
                 quarantined=quarantined.get(name, 0),
                 last_error=state.last_error if state else "",
                 stopped_reason=stopped,
+                webhooks=Capability.WEBHOOKS in runtime.declares,
+                last_webhook=webhooks.get(name, (None, 0))[0],
+                missed_webhooks=webhooks.get(name, (None, 0))[1],
             )
         )
     return result
+
+
+def _webhook_figures(session: Session) -> dict[str, tuple[datetime | None, int]]:
+    """Per channel that received webhooks: (the last delivery's time, orders polling found first since the first
+    delivery). An order is found by polling when its first event came from another source than the channel's
+    webhook intake (`<channel>:webhook`)."""
+    spans = session.execute(
+        select(DELIVERIES.c.channel, func.min(DELIVERIES.c.received_at), func.max(DELIVERIES.c.received_at)).group_by(
+            DELIVERIES.c.channel
+        )
+    ).all()
+    out: dict[str, tuple[datetime | None, int]] = {}
+    for channel, first, last in spans:
+        missed = session.scalar(
+            select(func.count())
+            .select_from(OrderRow)
+            .join(OrderEventRow, OrderEventRow.order_id == OrderRow.id)
+            .where(
+                OrderRow.channel == channel,
+                OrderRow.created_at >= first,
+                OrderEventRow.from_state.is_(None),
+                OrderEventRow.source != f"{channel}:webhook",
+            )
+        )
+        out[channel] = (last, int(missed or 0))
+    return out
 
 
 def list_orders(

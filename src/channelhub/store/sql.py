@@ -37,6 +37,28 @@ def chunked(values: Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
         yield batch
 
 
+def _insert_on_conflict_nothing(session: Session, table: Table, keys: Sequence[str] | None) -> Any:
+    """INSERT ... ON CONFLICT (keys) DO NOTHING; without `keys`, on a conflict with any unique constraint."""
+    elements = list(keys) if keys else None
+    if is_postgres(session):
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing(index_elements=elements)
+    if dialect_name(session) == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=elements)
+    raise NotImplementedError(f"unsupported database dialect {dialect_name(session)!r}")  # pragma: no cover
+
+
+def insert_one_ignoring(session: Session, table: Table, row: Mapping[str, Any]) -> int | None:
+    """INSERT one row unless it conflicts with any unique constraint; the new row's id, or None when a row with
+    the same unique values exists (inserted by this or a concurrent writer: the database decides)."""
+    stmt = _insert_on_conflict_nothing(session, table, None).values(**row).returning(table.c.id)
+    inserted = session.execute(stmt).scalar()
+    return None if inserted is None else int(inserted)
+
+
 def insert_ignoring(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> None:
     """INSERT `rows`, skipping any whose `keys` already exist: INSERT ... ON CONFLICT (keys) DO NOTHING.
 
@@ -44,15 +66,4 @@ def insert_ignoring(session: Session, table: Table, rows: Sequence[Mapping[str, 
     """
     if not rows:
         return
-    stmt: Any
-    if is_postgres(session):
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt = pg_insert(table).on_conflict_do_nothing(index_elements=list(keys))
-    elif dialect_name(session) == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=list(keys))
-    else:  # pragma: no cover - the hub runs on SQLite and PostgreSQL only (config refuses other URLs)
-        raise NotImplementedError(f"unsupported database dialect {dialect_name(session)!r}")
-    session.execute(stmt, [dict(row) for row in rows])
+    session.execute(_insert_on_conflict_nothing(session, table, keys), [dict(row) for row in rows])

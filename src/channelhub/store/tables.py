@@ -188,6 +188,33 @@ class InboxRow(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class WebhookDeliveryRow(Base):
+    """A webhook delivery as received, stored before it is answered (0006): the raw body (UTF-8 text, or base64
+    when it is not valid UTF-8 or holds a NUL), the headers its connector needs to parse it, and what became of
+    it. status: received (answered, not yet applied) | applied | quarantined. Unique per channel by delivery id
+    and by the sha256 of the body, so a redelivery is recognised and stored once."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("channel", "delivery_id", name="uq_webhook_deliveries_channel_delivery"),
+        UniqueConstraint("channel", "body_hash", name="uq_webhook_deliveries_channel_body_hash"),
+        Index("ix_webhook_deliveries_status", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(100))
+    delivery_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    topic: Mapped[str] = mapped_column(String(100), default="")
+    headers: Mapped[dict[str, str]] = mapped_column(JSON)
+    body: Mapped[str] = mapped_column(Text)
+    body_encoding: Mapped[str] = mapped_column(String(10), default="utf-8")  # utf-8 | base64
+    body_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
 class CursorRow(Base):
     __tablename__ = "cursors"
 
@@ -355,3 +382,4 @@ MOVEMENTS = cast(Table, StockMovementRow.__table__)
 LISTINGS = cast(Table, ChannelListingRow.__table__)
 OUTBOX = cast(Table, OutboxRow.__table__)
 STATE = cast(Table, ChannelStateRow.__table__)
+DELIVERIES = cast(Table, WebhookDeliveryRow.__table__)

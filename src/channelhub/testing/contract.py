@@ -260,6 +260,22 @@ class ConnectorContract(ContractHooks):
             assert isinstance(record, RawRecord), f"parse_webhook returned {type(record).__name__}, not RawRecord"
             assert record.delivery_id, "webhook records carry the delivery id, for deduplication"
 
+    def test_read_webhook_keeps_what_parse_needs_and_no_signature(self, connector: Connector) -> None:
+        """The receiver stores the body with the headers read_webhook kept, and parse_webhook runs on those
+        later: they must give the same records as the full headers, and carry no signature."""
+        self._require(Capability.WEBHOOKS)
+        headers, body = self.sample_webhook()
+        delivery = connector.read_webhook(headers, body)
+        assert delivery.accepted, "the sample delivery's topic was not accepted"
+        assert delivery.delivery_id, "read_webhook found no delivery id in the sample delivery"
+        assert not [k for k in delivery.headers if "signature" in k.lower() or "hmac" in k.lower()], (
+            "read_webhook kept a signature header"
+        )
+        full = connector.parse_webhook(headers, body)
+        kept = connector.parse_webhook(dict(delivery.headers), body)
+        assert [(r.stream, r.body, r.delivery_id) for r in kept] == [(r.stream, r.body, r.delivery_id) for r in full]
+        assert {r.delivery_id for r in kept} == {delivery.delivery_id}
+
     # --- helpers --------------------------------------------------------------------------------------------
 
     def _require(self, capability: Capability) -> None:
