@@ -34,29 +34,26 @@ from channelhub.logs import get_logger
 from channelhub.redact import scrub
 from channelhub.runtime import Hub
 from channelhub.services.health import readiness
+from channelhub.services.webhooks import receive as receive_delivery
 from channelhub.web.applier import Applier
 
 log = get_logger("channelhub.web")
 
 
 class ReceiptLike(Protocol):
+    """What the app reads of `services.webhooks.Receipt` (a test's stand-in answers the same)."""
+
     @property
     def status(self) -> int: ...
     @property
     def outcome(self) -> str: ...
 
 
-Receiver = Callable[[Hub, str, Mapping[str, str], bytes], ReceiptLike]
+Receiver = Callable[[Hub, str, Mapping[str, str], bytes], ReceiptLike]  # services.webhooks.receive
 
 
 class BodyTooLarge(Exception):
     """The request's body passed the cap."""
-
-
-def _default_receiver(hub: Hub, channel: str, headers: Mapping[str, str], body: bytes) -> ReceiptLike:
-    from channelhub.services.webhooks import receive
-
-    return receive(hub, channel, headers, body)  # type: ignore[no-any-return]
 
 
 async def read_capped_body(request: Request, limit: int) -> bytes:
@@ -83,7 +80,7 @@ def create_app(
     """The app for `hub`. `receiver` stands in for `services.webhooks.receive` (tests); `applier` defaults to
     one on `hub`, started and stopped with the app's lifespan; `scheduler_running` is told by the daemon (None
     where this process runs no scheduler: `channelhub serve`)."""
-    receive = receiver or _default_receiver
+    receive: Receiver = receiver or receive_delivery
     the_applier = applier if applier is not None else Applier(hub)
     limit = hub.config.http.max_body_bytes
 
@@ -101,10 +98,8 @@ def create_app(
             return JSONResponse({"outcome": "error"}, status_code=500)
         if receipt.outcome == "stored":
             the_applier.wake()
-        if receipt.status >= 400:
-            log.warning("webhook refused", channel=channel, status=receipt.status, outcome=receipt.outcome)
-        else:
-            log.debug("webhook received", channel=channel, outcome=receipt.outcome)
+        # The service logs what it refuses (a bad signature, a database away); one line per request is debug.
+        log.debug("webhook answered", channel=channel, status=receipt.status, outcome=receipt.outcome)
         return JSONResponse({"outcome": receipt.outcome}, status_code=receipt.status)
 
     async def healthz(_request: Request) -> Response:

@@ -6,7 +6,8 @@ mapping and applying through the same path as polling. The applier calls it
 - once at start, so deliveries stored before a crash or a restart are applied;
 - whenever woken (`wake()`, after a "stored" receipt), wake-ups that arrive during a pass coalescing into one
   more pass;
-- every `interval` seconds as the safety net (a wake-up lost to a race, a pass that failed).
+- every `interval` seconds as the safety net (a wake-up lost to a race, a pass that failed);
+- again at once after a pass in which a channel filled its batch (`BATCH` deliveries).
 
 A pass that raises is logged (scrubbed) and retried at the next wake-up or tick: a database that went away
 must not end the thread. `stop()` lets the pass in flight finish and joins the thread.
@@ -21,23 +22,23 @@ from typing import Any
 from channelhub.logs import get_logger
 from channelhub.redact import scrub
 from channelhub.runtime import Hub
+from channelhub.services.webhooks import apply_received
 
 log = get_logger("channelhub.web.applier")
 
 ApplyFunc = Callable[[Hub], Any]
 DEFAULT_INTERVAL = 5.0
+BATCH = 500  # deliveries per channel per pass; a pass that filled a batch is followed by another at once
 
 
-def _default_apply(hub: Hub) -> Any:
-    from channelhub.services.webhooks import apply_received
-
-    return apply_received(hub)
+def _apply_received(hub: Hub) -> Any:
+    return apply_received(hub, limit=BATCH)
 
 
 class Applier:
     def __init__(self, hub: Hub, *, apply: ApplyFunc | None = None, interval: float = DEFAULT_INTERVAL) -> None:
         self.hub = hub
-        self.apply = apply or _default_apply
+        self.apply = apply or _apply_received
         self.interval = interval
         self.passes = 0  # completed passes (raised or not), for tests and the metrics to come
         self.failures = 0
@@ -89,7 +90,8 @@ class Applier:
 
     def _pass(self) -> None:
         try:
-            self.apply(self.hub)
+            reports = self.apply(self.hub)
+            self._note(reports)
         except Exception as exc:
             self.failures += 1
             log.warning("applying received webhooks failed", error=scrub(f"{type(exc).__name__}: {exc}"))
@@ -97,3 +99,14 @@ class Applier:
             with self._done:
                 self.passes += 1
                 self._done.notify_all()
+
+    def _note(self, reports: Any) -> None:
+        """Log what a pass applied; ask for another pass at once when a channel filled its batch."""
+        if not isinstance(reports, dict):
+            return
+        for channel, report in reports.items():
+            applied, quarantined = getattr(report, "applied", 0), getattr(report, "quarantined", 0)
+            if applied or quarantined:
+                log.info("webhook deliveries applied", channel=channel, applied=applied, quarantined=quarantined)
+            if applied + quarantined >= BATCH:  # not "waiting": those wait for the channel, not for us
+                self._woken.set()
