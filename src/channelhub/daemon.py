@@ -28,11 +28,11 @@ import faulthandler
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -48,6 +48,13 @@ log = get_logger("channelhub.daemon")
 PUSH_CAPABILITIES = frozenset(
     {Capability.PUSH_STOCK, Capability.PUSH_FULFILLMENT, Capability.PUSH_REFUND, Capability.PUSH_CANCELLATION}
 )
+
+
+class Extra(Protocol):
+    """Something that runs beside the scheduler for the daemon's life (the HTTP server)."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -229,9 +236,15 @@ class Daemon:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
 
-    def run_forever(self, *, for_seconds: float | None = None, handle_signals: bool = True) -> int:
-        """Run until SIGINT/SIGTERM (or `for_seconds`), then stop gracefully. Returns the exit code (0)."""
+    def run_forever(
+        self, *, for_seconds: float | None = None, handle_signals: bool = True, extras: Sequence[Extra] = ()
+    ) -> int:
+        """Run until SIGINT/SIGTERM (or `for_seconds`), then stop gracefully. Returns the exit code (0).
+
+        `extras` (the HTTP server) are started after the scheduler, in order, and stopped before it, in reverse;
+        one that fails to start stops the daemon with its error."""
         previous: dict[signal.Signals, Any] = {}
+        started: list[Extra] = []
         if handle_signals:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 previous[signum] = signal.signal(signum, self._on_signal)
@@ -239,6 +252,9 @@ class Daemon:
         deadline = None if for_seconds is None else time.monotonic() + for_seconds
         self.start()
         try:
+            for extra in extras:
+                extra.start()
+                started.append(extra)
             while not self.stopping():
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
@@ -249,6 +265,8 @@ class Daemon:
             if self._signalled is not None:
                 log.info("signal received", signal=signal.Signals(self._signalled).name)
             log.info("daemon stopping: waiting for running jobs to reach a safe point")
+            for extra in reversed(started):
+                extra.stop()
             self.shutdown()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)

@@ -42,7 +42,8 @@ def run(
         float | None, typer.Option("--for-seconds", help="Stop by itself after N seconds.", min=0)
     ] = None,
 ) -> None:
-    """Run the daemon: pull orders, dispatch stock and tracking, until SIGINT or SIGTERM."""
+    """Run the daemon: pull orders, dispatch stock and tracking, serve the webhooks and health checks on
+    [http] listen (unless [http] enabled = false), until SIGINT or SIGTERM. --once serves nothing."""
     from channelhub.daemon import Daemon
 
     with open_hub(ctx, config, connect=True, long_running=True) as hub:
@@ -50,7 +51,12 @@ def run(
         if once:
             daemon.run_once()
             return
-        code = daemon.run_forever(for_seconds=for_seconds)
+        extras = []
+        if hub.config.http.enabled:
+            from channelhub.web.server import web_server
+
+            extras.append(web_server(hub, scheduler_running=lambda: daemon.scheduler.running))
+        code = daemon.run_forever(for_seconds=for_seconds, extras=extras)
     raise typer.Exit(code)
 
 
