@@ -24,3 +24,8 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, poll: float
             return True
         time.sleep(poll)
     return predicate()
+
+
+# Appended to the config of every test that starts a long-running `channelhub run`: [http] is on by default, and
+# daemons started together (or by test runs in parallel on one machine) must not fight over 127.0.0.1:8787.
+HTTP_ON_A_FREE_PORT = '\n[http]\nlisten = "127.0.0.1:0"\n'

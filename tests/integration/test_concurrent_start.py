@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
+from process_helpers import HTTP_ON_A_FREE_PORT
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -56,6 +57,7 @@ push_seconds = 1
 root = "files"
 orders_layout = "generic_orders"
 """
+CONFIG += HTTP_ON_A_FREE_PORT
 
 # What the console script does, behind a gate: import everything a start needs, say "ready" on one pipe, wait
 # for the other pipe to close, then run the CLI with the arguments given.

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from process_helpers import channelhub_command, wait_until
+from process_helpers import HTTP_ON_A_FREE_PORT, channelhub_command, wait_until
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -53,6 +53,7 @@ push_seconds = 1
 root = "broken"
 orders_layout = "generic_orders"
 """
+CONFIG += HTTP_ON_A_FREE_PORT
 STOP_BOUND = 10.0  # seconds from SIGTERM to exit: the daemon's contract
 
 HEADER = "order_id,order_date,line_id,sku,quantity,unit_price,currency,ship_country\n"

@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from process_helpers import HTTP_ON_A_FREE_PORT
 from sqlalchemy import func, select
 from test_daemon import channelhub_command, wait_until
 
@@ -55,6 +56,7 @@ root = "market"
 stock_layout = "amazon_price_quantity"
 shipment_layout = "amazon_shipping_confirmation"
 """
+CONFIG += HTTP_ON_A_FREE_PORT
 
 
 def seed(url: str) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from process_helpers import channelhub_command, wait_until
+from process_helpers import HTTP_ON_A_FREE_PORT, channelhub_command, wait_until
 from typer.testing import CliRunner
 
 from channelhub.cli import app
@@ -46,6 +46,7 @@ root = "files"
 orders_layout = "generic_orders"
 page_size = {page_size}
 """
+CONFIG += HTTP_ON_A_FREE_PORT
 
 HEADER = "order_id,order_date,updated_at,line_id,sku,quantity,unit_price,currency,status\n"
 

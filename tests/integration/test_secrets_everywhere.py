@@ -40,6 +40,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from process_helpers import HTTP_ON_A_FREE_PORT
 from sqlalchemy import select
 
 from channelhub.store import open_database
@@ -80,6 +81,7 @@ allow_insecure_http = {insecure}
 verify_ssl = false
 timeout = 5
 """
+CONFIG += HTTP_ON_A_FREE_PORT
 
 
 # --- the store's stand-in: a 502 to everything, echoing what it was asked -----------------------------------

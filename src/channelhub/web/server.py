@@ -7,13 +7,16 @@ thread. Port 0 binds a free port, read back as `port`.
 
 uvicorn installs signal handlers only on the main thread, and this one never is; `capture_signals` is made a
 no-op all the same, so SIGINT and SIGTERM always reach the hub's own handlers (the daemon's graceful stop, or
-`serve_until_signalled`), which then stop the server.
+`serve_until_signalled`, where SIGUSR1 writes every thread's stack to stderr as in the daemon), which then stop
+the server.
 """
 
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -92,10 +95,10 @@ class WebServer:
         while not self.server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
-                why = "it did not start in time" if self._failure is None else "see the log above"
+                why = "it did not start in time" if self._failure is None else "see the log above (a port in use?)"
                 raise WebServerError(
                     f"cannot serve HTTP on {display_address(self.host, self.requested_port)}: {why}",
-                    where="[http] listen",
+                    where="http.listen",
                 )
             time.sleep(0.02)
         log.info("http listening", address=self.address)
@@ -136,6 +139,7 @@ def serve_until_signalled(server: WebServer, *, for_seconds: float | None = None
         signalled.append(signum)  # no logging, no locks in a handler
 
     previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)  # a stop that seems stuck
     deadline = None if for_seconds is None else time.monotonic() + for_seconds
     try:
         server.start()
@@ -147,4 +151,5 @@ def serve_until_signalled(server: WebServer, *, for_seconds: float | None = None
         server.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        faulthandler.unregister(signal.SIGUSR1)
     return 0
