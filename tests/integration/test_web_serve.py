@@ -145,6 +145,30 @@ def started(hub_dir: Path) -> Iterator[list[HubProcess]]:
         process.kill()
 
 
+def signed_order(delivery: str) -> tuple[dict[str, Any], bytes, dict[str, str]]:
+    """A WooCommerce order.created delivery signed as the store signs it: (order, body, headers)."""
+    order = json.loads((FIXTURES / "orders.json").read_text(encoding="utf-8"))[0]
+    body = json.dumps(order).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-WC-Webhook-Topic": "order.created",
+        "X-WC-Webhook-Resource": "order",
+        "X-WC-Webhook-Delivery-ID": delivery,
+        "X-WC-Webhook-Signature": signature(WEBHOOK_SECRET, body),
+    }
+    return order, body, headers
+
+
+def orders_of(hub_dir: Path, external_id: object) -> list[str]:
+    """The channels of the stored orders with this external id (one entry per order)."""
+    db = open_database(f"sqlite:///{hub_dir / 'hub.db'}", migrate=False)
+    try:
+        with db.transaction() as session:
+            return list(session.scalars(select(OrderRow.channel).where(OrderRow.external_id == str(external_id))))
+    finally:
+        db.dispose()
+
+
 def check_health(url: str) -> dict[str, Any]:
     with httpx.Client(base_url=url, timeout=30) as client:
         health = client.get("/healthz")
@@ -172,15 +196,7 @@ def test_serve_answers_health_takes_a_signed_webhook_and_stops_on_sigterm(
     assert ready["scheduler"] == "not run by this process"
     assert set(ready["channels"]) == {"files", "woo"}
 
-    order = json.loads((FIXTURES / "orders.json").read_text(encoding="utf-8"))[0]
-    body = json.dumps(order).encode()
-    headers = {
-        "Content-Type": "application/json",
-        "X-WC-Webhook-Topic": "order.created",
-        "X-WC-Webhook-Resource": "order",
-        "X-WC-Webhook-Delivery-ID": "delivery-1",
-        "X-WC-Webhook-Signature": signature(WEBHOOK_SECRET, body),
-    }
+    order, body, headers = signed_order("delivery-1")
     with httpx.Client(base_url=url, timeout=30) as client:
         forged = client.post("/webhooks/woo", content=body, headers={**headers, "X-WC-Webhook-Signature": "AAAA"})
         answer = client.post("/webhooks/woo", content=body, headers=headers)
@@ -191,19 +207,31 @@ def test_serve_answers_health_takes_a_signed_webhook_and_stops_on_sigterm(
     assert (again.status_code, again.json()) == (200, {"outcome": "duplicate"})
     assert unknown.status_code == 404
 
-    db = open_database(f"sqlite:///{hub_dir / 'hub.db'}", migrate=False)
-    try:
-
-        def order_applied() -> bool:
-            with db.transaction() as session:
-                return session.scalars(
-                    select(OrderRow.channel).where(OrderRow.external_id == str(order["id"]))
-                ).all() == ["woo"]
-
-        assert wait_until(order_applied, timeout=60), "the stored delivery was never applied"
-    finally:
-        db.dispose()
+    assert wait_until(lambda: orders_of(hub_dir, order["id"]) == ["woo"], timeout=60), "never applied"
     assert_clean_stop(process)
+
+
+def test_a_server_killed_right_after_answering_loses_no_webhook(hub_dir: Path, started: list[HubProcess]) -> None:
+    """SIGKILL at once after the 200: the body is stored before the answer, and the next start applies it (the
+    applier's first pass), once, whether or not the killed process had got to it."""
+    first = HubProcess(hub_dir, "serve")
+    started.append(first)
+    order, body, headers = signed_order("delivery-kill")
+    with httpx.Client(base_url=first.url(), timeout=30) as client:
+        answer = client.post("/webhooks/woo", content=body, headers=headers)
+    first.proc.kill()
+    first.proc.wait(timeout=30)
+    assert (answer.status_code, answer.json()) == (200, {"outcome": "stored"})
+
+    second = HubProcess(hub_dir, "serve")
+    started.append(second)
+    second.url()
+    assert wait_until(lambda: orders_of(hub_dir, order["id"]) == ["woo"], timeout=60), "the delivery was lost"
+    with httpx.Client(base_url=second.url(), timeout=30) as client:  # the channel's retry: still one order
+        again = client.post("/webhooks/woo", content=body, headers=headers)
+    assert (again.status_code, again.json()) == (200, {"outcome": "duplicate"})
+    assert orders_of(hub_dir, order["id"]) == ["woo"]
+    assert_clean_stop(second)
 
 
 def test_run_serves_beside_the_scheduler_and_stops_both_on_sigterm(hub_dir: Path, started: list[HubProcess]) -> None:
