@@ -43,7 +43,7 @@ def run(
     ] = None,
 ) -> None:
     """Run the daemon: pull orders, dispatch stock and tracking, serve the webhooks and health checks on
-    [http] listen (unless [http] enabled = false), until SIGINT or SIGTERM. --once serves nothing."""
+    the http.listen address (unless http.enabled is false), until SIGINT or SIGTERM. --once serves nothing."""
     from channelhub.daemon import Daemon
 
     with open_hub(ctx, config, connect=True, long_running=True) as hub:
