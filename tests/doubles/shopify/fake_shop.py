@@ -5,9 +5,9 @@ deliberately NOT sorted), ordersCount, bulk operations (a JSONL result with __pa
 SKU, inventory levels, inventorySetQuantities (compare-and-set with CHANGE_FROM_QUANTITY_STALE, unknown items,
 @idempotent replay), fulfillment orders and fulfillmentCreate, refundCreate, orderCancel (`fake_orders`), webhook
 subscriptions (`fake_webhooks`). Every answer carries extensions.cost.throttleStatus from a leaky bucket
-(`Bucket`) run on an injectable clock; a request costing more than is available gets THROTTLED (HTTP 200, or 429 with `throttle_status=429`). `faults`
-queues scripted failures ("500", "401", "throttled") for the next requests. `mock_transport()` serves it
-in-process to httpx; `serve()` on 127.0.0.1 for vcrpy recording.
+(`Bucket`) run on an injectable clock; a request costing more than is available gets THROTTLED (HTTP 200, or 429
+with `throttle_status=429`). `faults` queues scripted failures ("500", "401", "throttled") for the next requests.
+`mock_transport()` serves it in-process to httpx; `serve()` on 127.0.0.1 for vcrpy recording.
 
 Every request is checked against Shopify's published schema of the pinned version (`fake_schema`) before the
 fake looks at it: one Shopify would refuse (a field the version does not have, a wrong argument, variables that
