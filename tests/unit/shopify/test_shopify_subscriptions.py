@@ -51,7 +51,7 @@ def test_list_pages_through_every_subscription(fake_connector, monkeypatch) -> N
 
 
 def test_remove_deletes_those_at_the_address_only(fake_connector) -> None:
-    connector, shop, _ = fake_connector()
+    connector, _, _ = fake_connector()
     mine = connector.register_webhooks(URL)
     other = connector.register_webhooks("https://other.example.com/hooks")
     assert connector.remove_webhooks(URL) == mine
