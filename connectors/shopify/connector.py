@@ -1,6 +1,6 @@
 """The Shopify connector (GraphQL Admin API): orders in by polling, bulk backfill and webhooks; stock, tracking and
-refunds and the hub's own cancellations out. See client.py (transport, rate limit, errors), orders.py,
-inventory.py, fulfillment.py, cancellation.py, webhooks.py.
+refunds and the hub's own cancellations out; its webhook subscriptions managed. See client.py (transport, rate
+limit, errors), orders.py, inventory.py, fulfillment.py, cancellation.py, webhooks.py, subscriptions.py.
 
 `context.transport` may be an `httpx.Client` (tests pass one over a MockTransport, or a plain one under vcrpy);
 `clock` and `sleep` may be injected for the rate limiter. The connector never opens a database session.
@@ -14,7 +14,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
-from channelhub_connectors.shopify import cancellation, fulfillment, inventory, mapper, orders, queries, webhooks
+from channelhub_connectors.shopify import (
+    cancellation,
+    fulfillment,
+    inventory,
+    mapper,
+    orders,
+    queries,
+    subscriptions,
+    webhooks,
+)
 from channelhub_connectors.shopify.client import ShopifyClient
 from channelhub_connectors.shopify.config import ShopifySettings
 from channelhub_connectors.shopify.shapes import numeric_id
@@ -35,6 +44,7 @@ from channelhub.ports import (
     RefundRequest,
     StockUpdate,
     WebhookDelivery,
+    WebhookSubscription,
     WriteResult,
     settings_as,
 )
@@ -51,6 +61,7 @@ class ShopifyConnector(Connector):
             Capability.PUSH_CANCELLATION,
             Capability.PULL_STOCK,
             Capability.WEBHOOKS,
+            Capability.WEBHOOK_SUBSCRIPTIONS,
         }
     )
     config_model = ShopifySettings
@@ -181,6 +192,16 @@ class ShopifyConnector(Connector):
 
     def parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> list[RawRecord]:
         return webhooks.parse(headers, raw_body, fetch_order=self._fetch_order, where=self.where)
+
+    def list_webhooks(self) -> list[WebhookSubscription]:
+        return subscriptions.list_all(self.client)
+
+    def register_webhooks(self, url: str) -> list[WebhookSubscription]:
+        """One subscription per topic webhooks.py takes (subscriptions.TOPICS), JSON, at `url`; see subscriptions.py."""
+        return subscriptions.register(self.client, url, self.where)
+
+    def remove_webhooks(self, url: str) -> list[WebhookSubscription]:
+        return subscriptions.remove(self.client, url, self.where)
 
     def _fetch_order(self, order_id: str) -> dict[str, Any] | None:
         return self.client.execute(queries.ORDER, {"id": f"gid://shopify/Order/{numeric_id(order_id)}"}).get("order")

@@ -152,3 +152,31 @@ ORDER_CANCEL = """mutation OrderCancel(
     orderCancelUserErrors { code field message }
   }
 }"""
+
+# Webhook subscriptions (2026-10: `uri` replaces the deprecated `callbackUrl`, as argument, input field and field).
+SUBSCRIPTION = "id topic uri format"
+
+WEBHOOK_SUBSCRIPTIONS = f"""query WebhookSubscriptions($first: Int!, $after: String) {{
+  webhookSubscriptions(first: $first, after: $after) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ {SUBSCRIPTION} }}
+  }}
+}}"""
+
+# No idempotency key is documented for webhookSubscriptionCreate: a repeat is made safe by listing first.
+WEBHOOK_SUBSCRIPTION_CREATE = f"""mutation WebhookSubscriptionCreate(
+  $topic: WebhookSubscriptionTopic!
+  $webhookSubscription: WebhookSubscriptionInput!
+) {{
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: $webhookSubscription) {{
+    webhookSubscription {{ {SUBSCRIPTION} }}
+    userErrors {{ field message }}
+  }}
+}}"""
+
+WEBHOOK_SUBSCRIPTION_DELETE = """mutation WebhookSubscriptionDelete($id: ID!) {
+  webhookSubscriptionDelete(id: $id) {
+    deletedWebhookSubscriptionId
+    userErrors { field message }
+  }
+}"""

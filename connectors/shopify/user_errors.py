@@ -9,7 +9,8 @@ Outcomes:
 - FATAL: the channel's settings or the app's permissions are wrong: stop the channel, tell a person;
 - BUG: the hub sent what it never should (a key reused for other parameters, a field it always fills): dead at
   once, with a message that says it is a hub bug, and logged as an error.
-Mutations whose userErrors carry no code (fulfillmentCreate, refundCreate: plain `UserError`) have no table: every
+Mutations whose userErrors carry no code (fulfillmentCreate, refundCreate, webhookSubscriptionCreate and
+webhookSubscriptionDelete: plain `UserError`) have no table: every
 userError of theirs is SKIP, with Shopify's message.
 """
 
@@ -74,6 +75,8 @@ TABLES: dict[str, Mapping[str, Outcome] | None] = {
     "bulkOperationRunQuery": BULK_OPERATION_RUN_QUERY,
     "fulfillmentCreate": None,
     "refundCreate": None,
+    "webhookSubscriptionCreate": None,
+    "webhookSubscriptionDelete": None,
 }
 
 

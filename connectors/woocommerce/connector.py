@@ -1,5 +1,5 @@
 """The WooCommerce connector: orders in over REST v3 (polling and signed webhooks); stock, tracking and the hub's
-own cancellations out (cancellation.py).
+own cancellations out (cancellation.py); its webhooks registered at the store (subscriptions.py).
 
 Transport: `ConnectorContext.transport` may be a `requests.Session` (tests inject one, or a session with a test
 adapter); otherwise the connector opens its own. The `woocommerce` package builds URLs and auth (see `client`).
@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from channelhub_connectors.woocommerce import mapper, webhooks
+from channelhub_connectors.woocommerce import mapper, subscriptions, webhooks
 from channelhub_connectors.woocommerce.cancellation import CancellationPusher
 from channelhub_connectors.woocommerce.client import WooClient
 from channelhub_connectors.woocommerce.config import WooCommerceSettings
@@ -38,6 +38,7 @@ from channelhub.ports import (
     RawRecord,
     StockUpdate,
     WebhookDelivery,
+    WebhookSubscription,
     WriteResult,
     settings_as,
 )
@@ -56,6 +57,7 @@ class WooCommerceConnector(Connector):
             Capability.PUSH_STOCK,
             Capability.PUSH_FULFILLMENT,
             Capability.PUSH_CANCELLATION,
+            Capability.WEBHOOK_SUBSCRIPTIONS,
         }
     )
     config_model = WooCommerceSettings
@@ -120,6 +122,18 @@ class WooCommerceConnector(Connector):
 
     def parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> list[RawRecord]:
         return webhooks.parse(headers, raw_body, self.resolver, self.channel)
+
+    def list_webhooks(self) -> list[WebhookSubscription]:
+        return subscriptions.list_all(self.client)
+
+    def register_webhooks(self, url: str) -> list[WebhookSubscription]:
+        """order.created and order.updated at `url`, signed with settings.webhook_secret; see subscriptions.py."""
+        secret = self.settings.webhook_secret
+        where = f"channel {self.channel}"
+        return subscriptions.register(self.client, url, secret.get_secret_value() if secret else None, where)
+
+    def remove_webhooks(self, url: str) -> list[WebhookSubscription]:
+        return subscriptions.remove(self.client, url)
 
     # -- outbound ---------------------------------------------------------------------------------------------
 

@@ -5,7 +5,11 @@ Jobs (each `max_instances=1, coalesce=True`, so a slow run is never stacked or r
 - `pull:<channel>` every `schedule.pull_seconds`, for channels that declare pull_orders;
 - `reconcile:<channel>` every `schedule.reconcile_seconds`, for channels that can read stock back;
 - `dispatch` (one dispatcher for every channel) every smallest `schedule.push_seconds` of the channels that
-  push anything (or `[sync] dispatch_seconds`).
+  push anything (or `[sync] dispatch_seconds`): the safety net. Between its ticks a dispatch loop thread runs the
+  dispatcher as soon as a commit enqueues outbound writes (`channel_services.dispatch_waker`: in process, and
+  from every daemon on PostgreSQL by LISTEN/NOTIFY), after the `[sync] wake_window_seconds` coalescing window.
+  The interval job and the loop share one lock: two dispatch runs never overlap, and a run that finds the lock
+  taken waits for it (so a run reported by `on_job` always covers what was committed before it began).
 
 A job catches and logs every error: the daemon keeps running. A Fatal error stops only that channel (the reason
 is stored and shown by `channelhub status`); its jobs do nothing from then on and the main thread removes them.
@@ -27,6 +31,7 @@ from __future__ import annotations
 import faulthandler
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -101,6 +106,9 @@ class Daemon:
         self._signalled: int | None = None
         self._removed: set[str] = set()
         self.jobs = plan_jobs(hub)
+        self._dispatch_lock = threading.Lock()
+        self.waker: channel_services.Waker | None = None
+        self._dispatch_loop_thread: threading.Thread | None = None
 
     def stopping(self) -> bool:
         """True once the daemon was asked to stop: jobs in flight end at their next safe point."""
@@ -128,6 +136,16 @@ class Daemon:
         return report
 
     def dispatch_job(self) -> Any:
+        """One dispatch run, never beside another: the interval job and the woken loop both come here."""
+        while not self._dispatch_lock.acquire(timeout=0.2):  # in slices, so a stop is seen while waiting
+            if self.stopping():
+                return None
+        try:
+            return self._dispatch()
+        finally:
+            self._dispatch_lock.release()
+
+    def _dispatch(self) -> Any:
         if self.stopping():
             return None
         report = channel_services.dispatch(self.hub, should_stop=self.stopping)
@@ -151,6 +169,28 @@ class Daemon:
                 error=report.error,
             )
         return report
+
+    def _dispatch_loop(self, waker: channel_services.Waker) -> None:
+        """Dispatch each time a commit enqueued (after the coalescing window), until the daemon stops. It never
+        touches the scheduler (see the module docstring) and waits in bounded slices: a signal sets no Event."""
+        while not self.stopping():
+            if waker.wait(timeout=0.5):
+                self._run("dispatch", self.dispatch_job, None)
+
+    def _start_dispatch_loop(self) -> None:
+        if not any(plan.id == "dispatch" for plan in self.jobs):
+            return
+        self.waker = channel_services.dispatch_waker(self.hub)
+        self._dispatch_loop_thread = threading.Thread(
+            target=self._dispatch_loop, args=(self.waker,), name="channelhub-dispatch-wake", daemon=True
+        )
+        self._dispatch_loop_thread.start()
+
+    def _stop_dispatch_loop(self) -> None:
+        if self.waker is not None:
+            self.waker.close()  # wakes the loop; stops the PostgreSQL listener
+        if self._dispatch_loop_thread is not None:
+            self._dispatch_loop_thread.join(timeout=30)  # a run in flight ends at its next safe point
 
     def _run(self, job_id: str, func: Callable[[], Any], channel: str | None) -> None:
         """The wrapper around every job: nothing a job raises stops the daemon."""
@@ -220,6 +260,7 @@ class Daemon:
                 next_run_time=datetime.now(UTC),
             )
         self.scheduler.start()
+        self._start_dispatch_loop()
         log.info(
             "daemon started",
             jobs=[f"{p.id} every {p.seconds:g}s" for p in self.jobs],
@@ -233,6 +274,7 @@ class Daemon:
     def shutdown(self) -> None:
         """Ask running jobs to end at their next safe point, then wait for them and stop the scheduler."""
         self._stopping = True
+        self._stop_dispatch_loop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
 

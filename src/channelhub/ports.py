@@ -40,6 +40,7 @@ class Capability(StrEnum):
     PUSH_CANCELLATION = "push_cancellation"
     PULL_STOCK = "pull_stock"
     WEBHOOKS = "webhooks"
+    WEBHOOK_SUBSCRIPTIONS = "webhook_subscriptions"
 
 
 # Which method each capability obliges a connector to implement (checked at load by plugins.validate).
@@ -52,6 +53,7 @@ REQUIRED_METHODS: dict[Capability, tuple[str, ...]] = {
     Capability.PUSH_CANCELLATION: ("push_cancellation",),
     Capability.PULL_STOCK: ("pull_stock",),
     Capability.WEBHOOKS: ("verify_webhook", "read_webhook", "parse_webhook"),
+    Capability.WEBHOOK_SUBSCRIPTIONS: ("list_webhooks", "register_webhooks", "remove_webhooks"),
 }
 
 
@@ -163,6 +165,18 @@ class WebhookDelivery:
 
 
 @dataclass(frozen=True)
+class WebhookSubscription:
+    """One webhook subscription as the channel holds it: its `id` there, the channel's `topic` name
+    ("ORDERS_CREATE", "order.created"), the `address` it delivers to, and `status` in the channel's word
+    ("active", "paused", "disabled"; None where the channel has no such notion, as Shopify)."""
+
+    id: str
+    topic: str
+    address: str
+    status: str | None = None
+
+
+@dataclass(frozen=True)
 class WriteResult:
     """Per-item outcome of a batched write. `error` set means failed; `retryable` says whether to try again."""
 
@@ -221,6 +235,15 @@ class Connector:
     parse_webhook(headers, raw_body) -> list[RawRecord]
         Records for the same apply path as polling (with `delivery_id` set). Runs after the delivery was stored
         and answered, so it may do I/O (fetch the order a refund belongs to, look up a SKU).
+    list_webhooks() -> list[WebhookSubscription]
+        Every webhook subscription the channel holds for these credentials (the hub's and any other).
+    register_webhooks(url) -> list[WebhookSubscription]
+        Subscribe `url` to each topic the connector's webhooks take. Idempotent: a topic already subscribed at
+        `url` is not subscribed twice (a second call creates nothing). Returns the subscriptions at `url` for the
+        hub's topics as they are now, new and old.
+    remove_webhooks(url) -> list[WebhookSubscription]
+        Delete every subscription that delivers to `url` (whatever its topic), and return those removed; none
+        there is not an error. Subscriptions to other addresses are left alone.
     preflight() -> list[str]
         Problems the connector's first job would meet that can be found now, without the network: a local
         folder that does not exist, a key file that cannot be read. `channelhub config check` and `channelhub
@@ -274,6 +297,15 @@ class Connector:
         raise NotImplementedError
 
     def parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> list[RawRecord]:
+        raise NotImplementedError
+
+    def list_webhooks(self) -> list[WebhookSubscription]:
+        raise NotImplementedError
+
+    def register_webhooks(self, url: str) -> list[WebhookSubscription]:
+        raise NotImplementedError
+
+    def remove_webhooks(self, url: str) -> list[WebhookSubscription]:
         raise NotImplementedError
 
     def preflight(self) -> list[str]:

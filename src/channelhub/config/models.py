@@ -57,10 +57,15 @@ class _Strict(BaseModel):
 
 
 class SyncSettings(_Strict):
-    """`[sync]`: the pull overlap window, the dispatcher's tick and its retry policy."""
+    """`[sync]`: the pull overlap window, the dispatcher's tick and its retry policy.
+
+    `wake_window_seconds`: a commit that enqueues wakes the dispatcher at once; it then waits this long for
+    more commits to join the batch (0: no wait). `dispatch_seconds` stays the safety-net tick.
+    """
 
     overlap_seconds: int = Field(default=300, ge=0)
     dispatch_seconds: float = Field(default=5, gt=0)
+    wake_window_seconds: float = Field(default=0.2, ge=0, le=60)
     max_attempts: int = Field(default=8, ge=1)
     backoff_base_seconds: float = Field(default=2.0, gt=0)
     backoff_cap_seconds: float = Field(default=600.0, gt=0)

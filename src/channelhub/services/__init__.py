@@ -6,6 +6,8 @@ schedules, the demo and the HTTP surface call the same functions; none of them r
 - `orders`: ship, cancel, record a return, replay quarantined records;
 - `stock`: set and adjust on-hand units at a declared location, declare the config's locations;
 - `outbox`: put dead writes back in the queue;
+- `webhooks`: take a webhook delivery and apply the stored ones; `subscriptions`: the channel's webhook
+  subscriptions (register, list, remove);
 - `views`: the read-only queries behind status, orders, quarantine and the demo's summary.
 
 Every write settles its stock effects in its own transaction (`channelhub.sync.holds.settle`): released units go

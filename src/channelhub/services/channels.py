@@ -16,6 +16,8 @@ from channelhub.sync.dispatch import Dispatcher, DispatchReport
 from channelhub.sync.ingest import IngestReport, ingest_records
 from channelhub.sync.pull import PullReport, resume_channel, run_pull, set_channel_state
 from channelhub.sync.reconcile import ReconcileReport, reconcile
+from channelhub.sync.wake import Waker as Waker
+from channelhub.sync.wake import wake_on_enqueue
 
 log = get_logger("channelhub.services")
 
@@ -85,6 +87,13 @@ def dispatch(hub: Hub, *, should_stop: StopCheck | None = None, now: datetime | 
         if channel in hub.channels:
             stop_channel(hub, channel, reason)
     return report
+
+
+def dispatch_waker(hub: Hub) -> Waker:
+    """A Waker for a dispatch loop: notified after each commit that enqueued outbound writes (in this process;
+    on PostgreSQL in any daemon, by LISTEN/NOTIFY), its wait ending `[sync] wake_window_seconds` after the
+    first. Close it when done (that stops its PostgreSQL listener)."""
+    return wake_on_enqueue(hub.db, window=hub.config.sync.wake_window_seconds)
 
 
 def reconcile_channel(hub: Hub, name: str, *, heal: bool | None = None) -> ReconcileReport | None:

@@ -2,6 +2,9 @@
 
 Idempotency keys are deterministic: a hash of (channel, kind, subject, cause), where `cause` names what made the
 write necessary (a stock movement id, a shipment id). Enqueueing the same cause twice is a no-op.
+
+Every enqueue marks its transaction (`channelhub.sync.wake.mark_enqueued`): its commit wakes the dispatcher at
+once, in this process and, on PostgreSQL, in every daemon; a rollback wakes nobody.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy.orm import Session
 from channelhub.store.bulk import insert_rows
 from channelhub.store.sql import insert_ignoring
 from channelhub.store.tables import OUTBOX, utcnow
+from channelhub.sync.wake import mark_enqueued
 
 # enqueue_many writes through the driver (channelhub.store.bulk): the payload goes in as JSON text.
 _COLUMNS = ("channel", "kind", "subject", "payload", "idempotency_key", "status", "attempts", "due_at", "last_error",
@@ -54,6 +58,7 @@ def enqueue(session: Session, *, channel: str, kind: str, subject: str, payload:
     """
     row = _row(channel, kind, subject, payload, cause, utcnow())
     insert_ignoring(session, OUTBOX, [row], ["idempotency_key"])
+    mark_enqueued(session)
     return str(row["idempotency_key"])
 
 
@@ -79,6 +84,7 @@ def enqueue_many(session: Session, writes: Sequence[Write]) -> list[str]:
         for w, key in zip(writes, keys, strict=True)
     ]
     insert_rows(session, OUTBOX, _COLUMNS, rows, suffix=" ON CONFLICT (idempotency_key) DO NOTHING")
+    mark_enqueued(session)
     return keys
 
 
@@ -93,4 +99,7 @@ def revive_dead(session: Session, ids: Sequence[int] | None = None) -> list[int]
     )
     if ids is not None:
         stmt = stmt.where(OUTBOX.c.id.in_(list(ids)))
-    return sorted(int(i) for i in session.scalars(stmt))
+    revived = sorted(int(i) for i in session.scalars(stmt))
+    if revived:
+        mark_enqueued(session)  # due now: as good as enqueued
+    return revived

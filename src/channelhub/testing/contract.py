@@ -32,7 +32,9 @@ Every test can fail. In particular:
 - push_stock must accept the sample updates (every result ok) and confirm what was asked;
 - pull_stock must read back the levels push_stock set (or, for a read-only connector, what the test channel
   lists, `sample_stock_levels()`);
-- bad_records() must hold a record that reaches map_order, and map_order must refuse it with Skippable.
+- bad_records() must hold a record that reaches map_order, and map_order must refuse it with Skippable;
+- webhook subscriptions (`contract_subscriptions`): register twice subscribes once, list shows them, remove
+  removes those at the URL and no others.
 """
 
 from __future__ import annotations
@@ -52,11 +54,12 @@ from channelhub.model.orders import Order
 from channelhub.plugins import validate_connector_class
 from channelhub.ports import Capability, Connector, PulledPage, RawRecord, StockUpdate, WriteResult
 from channelhub.testing.contract_hooks import CONTRACT_NOW, ContractHooks, HookMissing
+from channelhub.testing.contract_subscriptions import SubscriptionContract
 
 UNKNOWN_SETTING = "channelhub_contract_unknown_setting"
 
 
-class ConnectorContract(ContractHooks):
+class ConnectorContract(SubscriptionContract):
     """Base of a connector's contract tests. Not collected itself; a subclass is collected when its name
     matches pytest's python_classes ("Test*"), unless it sets `__test__ = False` in its own body."""
 

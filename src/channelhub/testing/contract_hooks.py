@@ -165,6 +165,15 @@ class ContractHooks:
         """A correctly signed webhook delivery: (headers, raw body)."""
         raise HookMissing("implement sample_webhook(): (headers, raw body) of a correctly signed delivery")
 
+    def webhook_url(self) -> str:
+        """The address the kit registers the hub's webhooks at (WEBHOOK_SUBSCRIPTIONS). The test channel must
+        hold no subscription there before the test."""
+        return f"https://hub.example.test/webhooks/{self.channel}"
+
+    def other_webhook_url(self) -> str:
+        """A second address, whose subscriptions a removal at `webhook_url()` must leave alone."""
+        return f"https://other.example.test/webhooks/{self.channel}"
+
     # --- helpers --------------------------------------------------------------------------------------------
 
     def _map_first_sample(self, hook: str) -> Order:

@@ -3,11 +3,11 @@
 `FakeShop.handle(method, path, body)` answers in the documented shapes: orders (filtered by updated_at, paged,
 deliberately NOT sorted), ordersCount, bulk operations (a JSONL result with __parentId children), productVariants by
 SKU, inventory levels, inventorySetQuantities (compare-and-set with CHANGE_FROM_QUANTITY_STALE, unknown items,
-@idempotent replay), fulfillment orders and fulfillmentCreate, refundCreate, orderCancel (`fake_orders`). Every
-answer carries extensions.cost.throttleStatus from a leaky bucket (`Bucket`) run on an injectable clock; a
-request costing more than is available gets THROTTLED (HTTP 200, or 429 with `throttle_status=429`). `faults`
-queues scripted failures ("500", "401", "throttled") for the next requests. `mock_transport()` serves it
-in-process to httpx; `serve()` on 127.0.0.1 for vcrpy recording.
+@idempotent replay), fulfillment orders and fulfillmentCreate, refundCreate, orderCancel (`fake_orders`), webhook
+subscriptions (`fake_webhooks`). Every answer carries extensions.cost.throttleStatus from a leaky bucket
+(`Bucket`) run on an injectable clock; a request costing more than is available gets THROTTLED (HTTP 200, or 429
+with `throttle_status=429`). `faults` queues scripted failures ("500", "401", "throttled") for the next requests.
+`mock_transport()` serves it in-process to httpx; `serve()` on 127.0.0.1 for vcrpy recording.
 
 Every request is checked against Shopify's published schema of the pinned version (`fake_schema`) before the
 fake looks at it: one Shopify would refuse (a field the version does not have, a wrong argument, variables that
@@ -33,6 +33,7 @@ import httpx
 
 from doubles.shopify.fake_orders import OrderOperations
 from doubles.shopify.fake_schema import AdminSchema, FakeAnswerError, admin_schema
+from doubles.shopify.fake_webhooks import WebhookOperations
 
 
 @dataclass
@@ -72,7 +73,7 @@ COSTS = {
 
 
 @dataclass
-class FakeShop(OrderOperations):
+class FakeShop(OrderOperations, WebhookOperations):
     orders: list[dict[str, Any]] = field(default_factory=list)
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)  # sku -> {variant, item, available}
     fulfillment_orders: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # order gid -> FOs
@@ -93,6 +94,7 @@ class FakeShop(OrderOperations):
     refused: list[str] = field(default_factory=list)  # why requests were refused by the schema
     broken: list[str] = field(default_factory=list)  # answers the fake built that the schema forbids (serve())
     bulk_query: str = ""  # the query of the last bulk operation run (its result is answered by it)
+    subscriptions: list[dict[str, Any]] = field(default_factory=list)  # webhook subscriptions (fake_webhooks)
     _idempotent: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # -- setup ----------------------------------------------------------------------------------------------

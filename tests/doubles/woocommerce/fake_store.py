@@ -7,7 +7,8 @@ tests/ (DESIGN.md, "Test doubles"): nothing under connectors/ or src/ imports it
 
 It refuses what WooCommerce refuses (`rules`, each rule with its source): `per_page` outside 1..100, a batch of
 more than 100 objects, a parameter or field of the wrong type or outside its options, and, louder than
-WooCommerce (which ignores them), a parameter or field the route does not take. Orders come from
+WooCommerce (which ignores them), a parameter or field the route does not take; and webhooks as WooCommerce
+manages them (`fake_webhooks`). Orders come from
 `orders.make_order`, figured the way WooCommerce figures them.
 """
 
@@ -27,6 +28,7 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
+from doubles.woocommerce.fake_webhooks import WebhookRoutes
 from doubles.woocommerce.orders import make_order
 from doubles.woocommerce.rules import GLOBAL, check_batch, check_body, check_query, unknown
 from doubles.woocommerce.rules import error as _error
@@ -57,7 +59,7 @@ RULE_CODES = frozenset(
 
 
 @dataclass
-class FakeStore:
+class FakeStore(WebhookRoutes):
     """State of one store. `scripted` answers are served first, in order, for (method, path) pairs they match; an
     answer may be a function of the request's URL as it arrived (query string included), for echoing proxies."""
 
@@ -72,6 +74,7 @@ class FakeStore:
     refuse_items: dict[int, tuple[int, str, str]] = field(default_factory=dict)  # id -> (status, code, message)
     scripted: list[tuple[str, str, Reply | Callable[[str], Reply]]] = field(default_factory=list)
     extra_statuses: set[str] = field(default_factory=set)  # order statuses a plugin registered
+    webhooks: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> webhook, secret kept (fake_webhooks)
     restocked: set[int] = field(default_factory=set)  # orders whose reduced stock a cancellation put back
     log: list[tuple[str, str, dict[str, list[str]]]] = field(default_factory=list)
     refusals: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, code) a rule refused
@@ -155,6 +158,8 @@ class FakeStore:
     def _wc(self, method: str, parts: list[str], query: dict[str, list[str]], data: Any) -> Reply:
         one = {k: v[-1] for k, v in query.items()}
         per_page = int(one.get("per_page", "10") or 10)  # checked by rules.check_query: 1..100
+        if parts[0] == "webhooks":
+            return self._webhooks_route(method, parts[1:], one, data)
         if parts == ["orders"] and method == "GET":
             return self._page(self._orders(one), one, per_page)
         if parts[0] == "orders" and len(parts) >= 2:

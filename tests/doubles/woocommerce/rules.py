@@ -101,6 +101,15 @@ ROUTES: tuple[tuple[re.Pattern[str], dict[str, Spec]], ...] = (
         {**COLLECTION, **PRODUCT_FILTERS, "orderby": ("string", ("date", "id", "include", "title", "slug"))},
     ),
     (re.compile(r"^products/\d+/variations/\d+$"), {"context": ("string", ("view", "edit"))}),
+    (  # "List all webhooks"
+        re.compile(r"^webhooks$"),
+        {
+            **COLLECTION,
+            "orderby": ("string", ("date", "id", "include", "title", "slug")),
+            "status": ("string", ("all", "active", "paused", "disabled")),
+        },
+    ),
+    (re.compile(r"^webhooks/\d+$"), {"context": ("string", ("view", "edit"))}),
 )
 
 
