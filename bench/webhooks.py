@@ -85,7 +85,7 @@ def config(url: str, port: int) -> str:
         name = "woo"
         kind = "woocommerce"
         [channels.settings]
-        url = "https://shop.example.test"
+        store_url = "https://shop.example.test"
         consumer_key = "ck_bench"
         consumer_secret = "cs_bench"
         webhook_secret = "{SECRET}"
