@@ -9,9 +9,11 @@ that cannot be reached is `DatabaseUnavailable`: one line naming it (password ma
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +130,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 class Database:
     engine: Engine
     sessions: sessionmaker[Session]
+    # On SQLite every transaction takes the write lock at BEGIN (IMMEDIATE). Writers of one process queue on
+    # this lock instead, in order: SQLite's busy handler makes a waiting writer sleep in growing steps (up to
+    # 100 ms each), so forty request threads contending for the file waited seconds where the work took
+    # milliseconds. Re-entrant, so a thread's nested transaction behaves as before; waited for no longer than
+    # busy_timeout, then "database is locked" as SQLite would say. Other processes still queue on busy_timeout.
+    _writer: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -136,8 +144,17 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A unit of work: commits when the block ends normally, rolls back on any exception."""
-        with self.sessions.begin() as session:
-            yield session
+        if self.is_postgres:
+            with self.sessions.begin() as session:
+                yield session
+            return
+        if not self._writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
+        try:
+            with self.sessions.begin() as session:
+                yield session
+        finally:
+            self._writer.release()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,11 +1,11 @@
 """Webhook deliveries: stored raw before they are answered, applied after through the same ingest path as polling.
 
 `store_delivery` (the receiver's own short transaction) keeps the raw body and the headers the connector needs,
-once: a delivery whose id or body was stored before is a duplicate. `apply_deliveries` (later, in its own
-transaction per delivery, so one bad delivery never blocks the next) asks the connector for the delivery's
-records (`parse_webhook`, which may do I/O) and ingests them exactly as a pull would (inbox, map, apply,
-deduplicated by delivery id and body, quarantine on a mapping failure). What became of the delivery is written on
-its row:
+once: a delivery whose id or body was stored before is a duplicate. `apply_deliveries` (later, a batch in one
+transaction, as a pulled page: one ingest for many deliveries costs a tenth of one ingest each) asks the
+connector for each delivery's records (`parse_webhook`, which may do I/O) and ingests them exactly as a pull
+would (inbox, map, apply, deduplicated by delivery id and body, a bad record quarantined without blocking the
+others). What became of each delivery is written on its row:
 
 - applied: its records went through ingest (each of them applied, quarantined or recognised as seen before);
 - quarantined: the connector refused the delivery itself (Skippable, a MappingError): the reason is kept;
@@ -20,17 +20,18 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from channelhub.errors import Fatal, MappingError, RateLimited, Retryable, Skippable
 from channelhub.logs import get_logger
-from channelhub.ports import Connector, WebhookDelivery
+from channelhub.ports import Connector, RawRecord, WebhookDelivery
 from channelhub.redact import scrub
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store.db import Database
-from channelhub.store.sql import insert_one_ignoring
+from channelhub.store.sql import insert_one_ignoring, is_postgres
 from channelhub.store.tables import DELIVERIES
 from channelhub.sync.ingest import IngestReport, IngestRules, ingest_records
 
@@ -77,6 +78,17 @@ class DeliveryReport:
     waiting: int = 0  # left received: the channel could not be asked now
     ingest: IngestReport = field(default_factory=lambda: IngestReport(channel=""))
 
+    def merge(self, other: DeliveryReport) -> None:
+        self.applied += other.applied
+        self.quarantined += other.quarantined
+        self.waiting += other.waiting
+        ingest = self.ingest
+        ingest.records += other.ingest.records
+        ingest.applied += other.ingest.applied
+        ingest.quarantined += other.ingest.quarantined
+        ingest.duplicates += other.ingest.duplicates
+        ingest.orders.merge(other.ingest.orders)
+
 
 def pending(session: Session, channel: str, limit: int) -> list[int]:
     """Ids of the channel's received deliveries, oldest first."""
@@ -98,59 +110,59 @@ def apply_deliveries(
     policies: Sequence[ChannelStockPolicy],
     now: datetime,
 ) -> DeliveryReport:
-    """Apply the received deliveries `ids` of the connector's channel, one transaction each (see the module
-    contract). Fatal propagates: the channel is wrong, not the delivery."""
+    """Apply the received deliveries `ids` of the connector's channel in one transaction (see the module
+    contract): each is parsed on its own (a delivery the connector refuses is quarantined, one it cannot read
+    now waits), then the records of all of them go through ONE ingest, as a pulled page's do, which keeps a bad
+    record from blocking the others. Deliveries another worker holds (PostgreSQL) or applied meanwhile are left
+    to it. Fatal propagates: the channel is wrong, not the delivery."""
     channel = connector.channel
     report = DeliveryReport(channel=channel, ingest=IngestReport(channel=channel))
-    for delivery_id in ids:
-        with db.transaction() as session:
-            row = session.execute(
-                select(DELIVERIES).where(DELIVERIES.c.id == delivery_id, DELIVERIES.c.status == RECEIVED)
-            ).first()
-            if row is None:  # applied meanwhile by another worker
-                continue
-            status, reason = _apply_one(session, connector, row, rules, policies, now, report)
+    if not ids:
+        return report
+    with db.transaction() as session:
+        stmt = select(DELIVERIES).where(DELIVERIES.c.id.in_(list(ids)), DELIVERIES.c.status == RECEIVED)
+        if is_postgres(session):
+            stmt = stmt.with_for_update(skip_locked=True)
+        records: list[RawRecord] = []
+        outcomes: list[dict[str, object]] = []
+        for row in session.execute(stmt.order_by(DELIVERIES.c.id)):
+            status, reason, found = _parse(connector, row)
             if status == RECEIVED:
                 report.waiting += 1
                 continue
+            records += found
+            outcomes.append({"_id": row.id, "status": status, "reason": reason})
+            report.applied += status == APPLIED
+            report.quarantined += status == QUARANTINED
+        if records:
+            ingest_records(session, connector, records, rules=rules, policies=policies, source=f"{channel}:webhook",
+                           now=now, report=report.ingest)  # fmt: skip
+        if outcomes:
             session.execute(
                 update(DELIVERIES)
-                .where(DELIVERIES.c.id == delivery_id)
-                .values(status=status, reason=reason, applied_at=now)
+                .where(DELIVERIES.c.id == bindparam("_id"))
+                .values(status=bindparam("status"), reason=bindparam("reason"), applied_at=now),
+                outcomes,
             )
-            if status == APPLIED:
-                report.applied += 1
-            else:
-                report.quarantined += 1
     return report
 
 
-def _apply_one(
-    session: Session,
-    connector: Connector,
-    row: object,
-    rules: IngestRules,
-    policies: Sequence[ChannelStockPolicy],
-    now: datetime,
-    report: DeliveryReport,
-) -> tuple[str, str]:
+def _parse(connector: Connector, row: Any) -> tuple[str, str, list[RawRecord]]:
+    """(status, reason, records) for one stored delivery: applied with its records, quarantined with the
+    reason, or still received when the channel could not be asked now."""
     channel = connector.channel
-    body = decode_body(row.body, row.body_encoding)  # type: ignore[attr-defined]
-    where = f"webhook {row.topic} {row.delivery_id or row.id}"  # type: ignore[attr-defined]
+    body = decode_body(row.body, row.body_encoding)
+    where = f"webhook {row.topic} {row.delivery_id or row.id}"
     try:
-        records = connector.parse_webhook(dict(row.headers), body)  # type: ignore[attr-defined]
+        return APPLIED, "", connector.parse_webhook(dict(row.headers), body)
     except Fatal:
         raise
     except (Retryable, RateLimited) as exc:
         log.warning("a webhook delivery could not be parsed now; tried again later", channel=channel,
                     delivery=where, error=scrub(str(exc)))  # fmt: skip
-        return RECEIVED, ""
+        return RECEIVED, "", []
     except (Skippable, MappingError, ValueError) as exc:
-        return QUARANTINED, scrub(f"{where}: {exc}")[:2000]
+        return QUARANTINED, scrub(f"{where}: {exc}")[:2000], []
     except Exception as exc:  # a connector bug: the delivery waits in quarantine for a fixed connector
         log.error("parse_webhook raised; delivery quarantined", channel=channel, delivery=where, exc_info=True)
-        return QUARANTINED, scrub(f"{where}: {type(exc).__name__}: {exc}")[:2000]
-    if records:
-        ingest_records(session, connector, records, rules=rules, policies=policies, source=f"{channel}:webhook",
-                       now=now, report=report.ingest)  # fmt: skip
-    return APPLIED, ""
+        return QUARANTINED, scrub(f"{where}: {type(exc).__name__}: {exc}")[:2000], []
