@@ -15,10 +15,8 @@ from channelhub_connectors.woocommerce.connector import WooCommerceConnector
 from typer.testing import CliRunner
 
 from channelhub.cli import app
-from channelhub.errors import ConfigError
 from channelhub.ports import ConnectorContext
 from channelhub.runtime import Hub
-from channelhub.services import subscriptions
 from doubles.shopify.fake_shop import FakeShop
 from doubles.woocommerce.fake_store import FakeStore, session_for
 
@@ -116,8 +114,9 @@ def test_without_url_or_public_url_register_exits_2_saying_what_to_do(fakes: Sim
     assert fakes.store.webhooks == {}
 
 
-def test_the_address_defaults_to_the_receiver_under_public_url(fakes, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(subscriptions, "public_url", lambda config: "https://hub.example.com")
+def test_the_address_defaults_to_the_receiver_under_public_url(fakes, tmp_path: Path) -> None:
+    config = tmp_path / "channelhub.toml"
+    config.write_text(config.read_text() + '\n[http]\npublic_url = "https://hub.example.com/"\n')
     result = invoke("webhooks", "register", "--channel", "shopify", "--json")
     assert result.exit_code == 0, result.output
     assert {s["address"] for s in json.loads(result.stdout)} == {"https://hub.example.com/webhooks/shopify"}
@@ -146,11 +145,3 @@ def test_a_channel_that_cannot_manage_subscriptions_exits_2_naming_it(fakes: Sim
 def test_an_unknown_channel_exits_2(fakes: SimpleNamespace) -> None:
     result = invoke("webhooks", "list", "--channel", "nope")
     assert result.exit_code == 2 and "nope" in result.stderr
-
-
-def test_public_url_is_read_from_an_http_table_when_the_config_has_one() -> None:
-    hub = SimpleNamespace(config=SimpleNamespace(http=SimpleNamespace(public_url="https://hub.example.com/")))
-    assert subscriptions.resolve_url(hub, "woo", None) == "https://hub.example.com/webhooks/woo"  # type: ignore[arg-type]
-    assert subscriptions.resolve_url(hub, "woo", "https://x.test/h") == "https://x.test/h"  # type: ignore[arg-type]
-    with pytest.raises(ConfigError):
-        subscriptions.resolve_url(SimpleNamespace(config=SimpleNamespace()), "woo", None)  # type: ignore[arg-type]

@@ -10,9 +10,9 @@ customers' addresses), unless it is loopback (a test or a tunnel on this machine
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
 from urllib.parse import urlsplit
 
+from channelhub.config.models import HubConfig
 from channelhub.errors import ConfigError
 from channelhub.logs import get_logger
 from channelhub.ports import Capability, Connector, WebhookSubscription
@@ -22,14 +22,9 @@ from channelhub.services.channels import running_connector
 log = get_logger("channelhub.subscriptions")
 
 
-def public_url(config: Any) -> str | None:
-    """`[http] public_url` of the config, or None.
-
-    Read with getattr: `HubConfig.http` is being added in parallel (the HTTP app's branch); this works before and
-    after that merge. TODO after the merge: read `config.http.public_url` directly.
-    """
-    http = getattr(config, "http", None)
-    value = getattr(http, "public_url", None) if http is not None else None
+def public_url(config: HubConfig) -> str | None:
+    """`[http] public_url` of the config (without a trailing slash), or None."""
+    value = config.http.public_url
     return str(value).rstrip("/") if value else None
 
 
