@@ -51,11 +51,16 @@ def run(
         if once:
             daemon.run_once()
             return
-        extras = []
+        extras: list[Any] = []
         if hub.config.http.enabled:
             from channelhub.web.server import web_server
 
             extras.append(web_server(hub, scheduler_running=lambda: daemon.scheduler.running))
+        else:
+            from channelhub.web.applier import Applier
+
+            # No server takes deliveries now, but one may have stored some before it was turned off: apply them.
+            extras.append(Applier(hub))
         code = daemon.run_forever(for_seconds=for_seconds, extras=extras)
     raise typer.Exit(code)
 

@@ -230,3 +230,21 @@ def test_status_shows_the_last_webhook_and_the_orders_polling_found_first(hub: H
     apply_records(hub, "shop", [missed], source="pull")
     (after,) = channel_statuses(hub)
     assert after.last_webhook is not None and after.missed_webhooks == 1
+
+
+def test_run_with_the_server_off_still_applies_deliveries_stored_before(hub: Hub, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    body = order_body("8")
+    receive(hub, "shop", signed(body, "d-13"), body)
+    hub.close()
+    config = tmp_path / "channelhub.toml"
+    config.write_text(config.read_text() + "\n[http]\nenabled = false\n")
+    command = [sys.executable, "-c", "from channelhub.cli import app; app()", "--config", str(config), "run",
+               "--for-seconds", "3"]  # fmt: skip
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    with Hub.open(config) as reopened, reopened.db.transaction() as session:
+        assert list(session.scalars(select(OrderRow.external_id))) == ["8"]
+        assert session.scalar(select(DELIVERIES.c.status)) == "applied"
