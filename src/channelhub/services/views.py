@@ -24,6 +24,7 @@ from channelhub.store.tables import (
     OutboxRow,
     ShipmentRow,
 )
+from channelhub.sync.apply_pass import read_document
 
 
 class NotFound(ChannelhubError):
@@ -181,8 +182,7 @@ def order_detail(session: Session, ref: str) -> OrderDetail:
         session.scalars(select(ShipmentRow).where(ShipmentRow.order_id == order.id).order_by(ShipmentRow.id))
     )
     try:
-        document = order.document
-        canonical = Order.model_validate_json(document) if isinstance(document, str) else Order.model_validate(document)
+        canonical = read_document(order.document)
     except ValueError:
         canonical = None
     return OrderDetail(order=order, lines=lines, events=events, shipments=shipments, canonical=canonical)

@@ -100,9 +100,8 @@ def apply_received(
         try:
             report = reports[name] = DeliveryReport(channel=name, ingest=IngestReport(channel=name))
             for start in range(0, len(ids), APPLY_BATCH):
-                batch = apply_deliveries(hub.db, connector, ids[start : start + APPLY_BATCH], rules=hub.rules(name),
-                                         policies=hub.policies, now=at)  # fmt: skip
-                report.merge(batch)
+                apply_deliveries(hub.db, connector, ids[start : start + APPLY_BATCH], rules=hub.rules(name),
+                                 policies=hub.policies, now=at, report=report)  # fmt: skip
         except Fatal as exc:
             stop_channel(hub, name, str(exc))
     return reports

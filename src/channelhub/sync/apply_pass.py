@@ -59,6 +59,12 @@ def document(order: Order) -> str:
     return order.model_dump_json(exclude_defaults=True)
 
 
+def read_document(raw: Any) -> Order:
+    """The Order in an `orders.document` column, as the backend returns it (text on SQLite, parsed JSON on
+    PostgreSQL); ValueError when it does not validate (a document an older hub wrote differently)."""
+    return Order.model_validate_json(raw) if isinstance(raw, str) else Order.model_validate(raw)
+
+
 def order_columns(order: Order, at: datetime) -> dict[str, Any]:
     return {
         "number": order.number,

@@ -42,6 +42,7 @@ from channelhub.sync.apply_pass import (
     document,
     hold,
     order_columns,
+    read_document,
     reserve_one,
 )
 from channelhub.sync.channel_shipments import channel_fulfilment, reports_shipping
@@ -229,7 +230,7 @@ def content_conflict(run: ApplyPass, pairs: list[tuple[Order, StoredOrder]]) -> 
     for order, stored in pairs:
         raw = documents.get(stored.id)
         try:
-            kept = Order.model_validate_json(raw) if isinstance(raw, str) else Order.model_validate(raw)
+            kept = read_document(raw)
         except ValueError:
             continue  # a stored document an older hub wrote differently: nothing to compare with
         if _content(kept) == _content(order):

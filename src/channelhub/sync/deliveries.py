@@ -43,11 +43,12 @@ RECEIVED, APPLIED, QUARANTINED = "received", "applied", "quarantined"
 def encode_body(body: bytes) -> tuple[str, str]:
     """(text, encoding) to store: the body as UTF-8 text, or base64 when it is not valid UTF-8 or holds a NUL
     (PostgreSQL text cannot)."""
+    text: str | None
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        return base64.b64encode(body).decode("ascii"), "base64"
-    if "\x00" in text:
+        text = None
+    if text is None or "\x00" in text:
         return base64.b64encode(body).decode("ascii"), "base64"
     return text, "utf-8"
 
@@ -78,17 +79,6 @@ class DeliveryReport:
     waiting: int = 0  # left received: the channel could not be asked now
     ingest: IngestReport = field(default_factory=lambda: IngestReport(channel=""))
 
-    def merge(self, other: DeliveryReport) -> None:
-        self.applied += other.applied
-        self.quarantined += other.quarantined
-        self.waiting += other.waiting
-        ingest = self.ingest
-        ingest.records += other.ingest.records
-        ingest.applied += other.ingest.applied
-        ingest.quarantined += other.ingest.quarantined
-        ingest.duplicates += other.ingest.duplicates
-        ingest.orders.merge(other.ingest.orders)
-
 
 def pending(session: Session, channel: str, limit: int) -> list[int]:
     """Ids of the channel's received deliveries, oldest first."""
@@ -109,14 +99,17 @@ def apply_deliveries(
     rules: IngestRules,
     policies: Sequence[ChannelStockPolicy],
     now: datetime,
+    report: DeliveryReport | None = None,
 ) -> DeliveryReport:
     """Apply the received deliveries `ids` of the connector's channel in one transaction (see the module
     contract): each is parsed on its own (a delivery the connector refuses is quarantined, one it cannot read
     now waits), then the records of all of them go through ONE ingest, as a pulled page's do, which keeps a bad
     record from blocking the others. Deliveries another worker holds (PostgreSQL) or applied meanwhile are left
-    to it. Fatal propagates: the channel is wrong, not the delivery."""
+    to it. Fatal propagates: the channel is wrong, not the delivery. Counts are added to `report` when given
+    (one report for several batches), else to a new one."""
     channel = connector.channel
-    report = DeliveryReport(channel=channel, ingest=IngestReport(channel=channel))
+    if report is None:
+        report = DeliveryReport(channel=channel, ingest=IngestReport(channel=channel))
     if not ids:
         return report
     with db.transaction() as session:
