@@ -1,4 +1,5 @@
-"""Rich tables the CLI and the demo both print (presentation only: the data comes from `services.views`)."""
+"""Rich tables the CLI and the demo both print, and the words the CLI and the dashboard both use for times and
+outbound writes (presentation only: the data comes from `services.views`)."""
 
 from __future__ import annotations
 
@@ -58,3 +59,20 @@ def status_table(rows: list[Any]) -> Table:
             row.stopped_reason or (f"last error: {row.last_error}" if row.last_error else ""),
         )
     return table
+
+
+def describe_write(kind: str, payload: dict[str, Any]) -> str:
+    """What one outbound write says, in words ("MUG-1 -> 3", "DHL 00340434 for #1001 (MUG-1 x2), completes")."""
+    if kind == "stock" or ("quantity" in payload and "sku" in payload):
+        return f"{payload.get('sku')} -> {payload.get('quantity')}"
+    order = payload.get("order_number") or payload.get("order_external_id") or "?"
+    if kind == "fulfillment":
+        shipment = payload.get("shipment") or {}
+        lines = ", ".join(f"{x.get('sku')} x{x.get('quantity')}" for x in shipment.get("lines") or [])
+        done = ", completes the order" if payload.get("completes_order") else ""
+        return f"{shipment.get('carrier', '?')} {shipment.get('tracking_number', '?')} for {order} ({lines}){done}"
+    if kind == "cancellation":
+        return f"cancel {order}: {payload.get('reason', '')}"
+    if kind == "refund":
+        return f"refund {payload.get('amount')} {payload.get('currency')} for {order}"
+    return ", ".join(f"{key}={value}" for key, value in sorted(payload.items()) if not isinstance(value, dict | list))

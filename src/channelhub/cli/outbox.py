@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -17,23 +17,6 @@ app.add_typer(quarantine_app, name="quarantine")
 OUTBOX_STATUSES = ("pending", "inflight", "done", "dead", "superseded", "skipped")
 
 
-def describe_write(kind: str, payload: dict[str, Any]) -> str:
-    """What one outbound write says, in words ("MUG-1 -> 3", "DHL 00340434 for #1001 (MUG-1 x2), completes")."""
-    if kind == "stock" or ("quantity" in payload and "sku" in payload):
-        return f"{payload.get('sku')} -> {payload.get('quantity')}"
-    order = payload.get("order_number") or payload.get("order_external_id") or "?"
-    if kind == "fulfillment":
-        shipment = payload.get("shipment") or {}
-        lines = ", ".join(f"{x.get('sku')} x{x.get('quantity')}" for x in shipment.get("lines") or [])
-        done = ", completes the order" if payload.get("completes_order") else ""
-        return f"{shipment.get('carrier', '?')} {shipment.get('tracking_number', '?')} for {order} ({lines}){done}"
-    if kind == "cancellation":
-        return f"cancel {order}: {payload.get('reason', '')}"
-    if kind == "refund":
-        return f"refund {payload.get('amount')} {payload.get('currency')} for {order}"
-    return ", ".join(f"{key}={value}" for key, value in sorted(payload.items()) if not isinstance(value, dict | list))
-
-
 @outbox_app.command("list")
 @handle_errors
 def outbox_list(
@@ -45,7 +28,7 @@ def outbox_list(
     """Outbound writes, newest first: what, to which channel, how many attempts, the last error."""
     from rich.table import Table
 
-    from channelhub.render import fmt_time
+    from channelhub.render import describe_write, fmt_time
     from channelhub.services.views import known_channel, outbox_rows
 
     if status is not None and status not in OUTBOX_STATUSES:

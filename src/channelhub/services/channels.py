@@ -15,6 +15,7 @@ from channelhub.store.locks import try_exclusive
 from channelhub.sync.dispatch import Dispatcher, DispatchReport
 from channelhub.sync.ingest import IngestReport, ingest_records
 from channelhub.sync.pull import PullReport, resume_channel, run_pull, set_channel_state
+from channelhub.sync.pull import stopped_reason as stored_stopped_reason
 from channelhub.sync.reconcile import ReconcileReport, reconcile
 from channelhub.sync.wake import Waker as Waker
 from channelhub.sync.wake import wake_on_enqueue
@@ -125,6 +126,24 @@ def start(hub: Hub) -> None:
     with hub.db.transaction() as session:
         declare_locations(hub, session)
     resume_channels(hub)
+
+
+def resume_one_channel(hub: Hub, name: str) -> str:
+    """Resume channel `name` after an operator fixed the cause of its stop (the dashboard's Resume button):
+    its stopped reason is cleared in this process and in the database, so its jobs run again. Returns the
+    reason it was stopped for ("" when it was running); ChannelhubError when it cannot run in this process
+    (disabled in the config, or its connector was not built), ConfigError for a channel the config lacks."""
+    runtime = hub.channel(name)
+    if not runtime.enabled:
+        raise ChannelhubError(f"channel {name} is disabled in the config: enable it and restart")
+    if runtime.connector is None:
+        raise ChannelhubError(f"channel {name} is not connected in this process: restart the hub")
+    was = runtime.stopped_reason or stored_stopped_reason(hub.db, name)
+    runtime.stopped_reason = ""
+    resume_channel(hub.db, name)
+    if was:
+        log.info("channel resumed", channel=name, was=was)
+    return was
 
 
 def resume_channels(hub: Hub) -> None:

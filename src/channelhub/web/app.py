@@ -1,4 +1,4 @@
-"""The hub's ASGI app: webhook receivers and health checks (the dashboard and /metrics come later).
+"""The hub's ASGI app: webhook receivers, health checks and the operator dashboard (/metrics comes later).
 
 Starlette, not FastAPI: the app is a handful of routes that read raw bodies (a webhook's signature is over the
 exact bytes) and will render pages on the server; it needs no OpenAPI schema and no pydantic request models, and
@@ -15,7 +15,9 @@ Routes:
 - `GET /readyz`: 200 when the database answers and the scheduler (where this process runs one) runs, with each
   channel's state; 503 with the same JSON when not ready.
 
-Every other route to come needs the token (`channelhub.web.auth.require_token`).
+- the dashboard (`channelhub.web.dashboard`): /login, /logout, the pages and their POST actions, /static.
+
+Every other route needs the token (`channelhub.web.auth`; the dashboard's session cookie stands for it).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from channelhub.runtime import Hub
 from channelhub.services.health import readiness
 from channelhub.services.webhooks import receive as receive_delivery
 from channelhub.web.applier import Applier
+from channelhub.web.dashboard import dashboard_routes
 
 log = get_logger("channelhub.web")
 
@@ -122,6 +125,7 @@ def create_app(
             Route("/webhooks/{channel}", webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            *dashboard_routes(hub),
         ],
         lifespan=lifespan,
     )
