@@ -40,7 +40,7 @@ def resume(dash: Dashboard, request: Request, form: Form) -> tuple[str, str]:
     try:
         was = resume_one_channel(dash.hub, name)
     except ChannelhubError as exc:
-        return f"cannot resume {name}: {scrub(str(exc))}", "/channels"
+        return f"cannot resume {name}: {scrub(exc.message)}", "/channels"
     if not was:
         return f"{name} was not stopped: nothing to resume", "/channels"
     return f"{name} resumed (it was stopped: {was})", "/channels"

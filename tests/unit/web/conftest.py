@@ -1,4 +1,5 @@
-"""A hub on a SQLite file with two marketplace channels, and the app on a real uvicorn on 127.0.0.1, port 0."""
+"""A hub on a SQLite file with two marketplace channels, and the app on a real uvicorn on 127.0.0.1, port 0; for
+the dashboard, a seeded hub (tests/dashboard_seed.py) and the app in a TestClient."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 from web_helpers import FakeReceiver, Served
 
 from channelhub.runtime import Hub
 from channelhub.web.app import create_app
 from channelhub.web.applier import Applier
 from channelhub.web.server import WebServer
+from dashboard_seed import Seeded, seed
 
 CONFIG = """
 database = "sqlite:///hub.db"
@@ -71,3 +74,20 @@ def serve(hub: Hub) -> Iterator[Callable[..., Served]]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Iterator[Seeded]:
+    """A hub with held orders, a dead write and a quarantined record (tests/dashboard_seed.py)."""
+    made = seed(tmp_path / "dash")
+    try:
+        yield made
+    finally:
+        made.hub.close()
+
+
+@pytest.fixture
+def dash(seeded: Seeded) -> Iterator[TestClient]:
+    """The whole app on the seeded hub, in process (its lifespan runs: the applier starts and stops)."""
+    with TestClient(create_app(seeded.hub)) as client:
+        yield client

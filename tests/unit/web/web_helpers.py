@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -63,3 +65,18 @@ class Served:
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30.0)
+
+
+CSRF_FIELD = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+
+
+def log_in(client: Any, token: str) -> Any:
+    """POST /login with `token`; the client keeps the session cookie. Returns the answer (a 303 when right)."""
+    return client.post("/login", data={"token": token, "next": "/"}, follow_redirects=False)
+
+
+def csrf_of(client: Any, page: str) -> str:
+    """The CSRF token the forms of `page` carry for the client's session."""
+    found = CSRF_FIELD.search(client.get(page).text)
+    assert found, f"no CSRF field on {page}"
+    return found.group(1)
