@@ -43,9 +43,10 @@ def overview(dash: Dashboard, request: Request, who: Caller) -> Response:
         counts = board.counts(session)
         orders = board.orders_per_hour(session, now=now)
         movements = board.movements_per_hour(session, now=now)
+    titles = ("Orders per hour by channel, last 48 hours", "Stock movements per hour by kind, last 48 hours")
     charts = [
-        stacked_bars(orders.hours, orders.series, title="Orders per hour by channel, last 48 hours"),
-        stacked_bars(movements.hours, movements.series, title="Stock movements per hour by kind, last 48 hours"),
+        (title, stacked_bars(series.hours, series.series, title=title))
+        for title, series in zip(titles, (orders, movements), strict=True)
     ]
     return dash.render(
         request, who, "overview.html", counts=counts, channels=channel_statuses(dash.hub), charts=charts, now=now
