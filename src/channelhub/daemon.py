@@ -12,7 +12,8 @@ Jobs (each `max_instances=1, coalesce=True`, so a slow run is never stacked or r
   taken waits for it (so a run reported by `on_job` always covers what was committed before it began).
 
 A job catches and logs every error: the daemon keeps running. A Fatal error stops only that channel (the reason
-is stored and shown by `channelhub status`); its jobs do nothing from then on and the main thread removes them.
+is stored and shown by `channelhub status`); its jobs do nothing from then on and the main thread removes them,
+and schedules them again once the channel is resumed (the dashboard's Resume button).
 
 Jobs never call into the scheduler: APScheduler's `shutdown(wait=True)` holds the job store lock while it waits
 for running jobs, so a job that asked for its jobs (`get_jobs`, `remove`) while the daemon stopped waited for a
@@ -222,15 +223,38 @@ class Daemon:
         return lambda: self.pull_job(channel)
 
     def remove_stopped_channel_jobs(self) -> None:
-        """Drop the jobs of channels stopped since the last look (main thread only: see the module docstring)."""
+        """Drop the jobs of channels stopped since the last look, and schedule again (to run at once) those of
+        channels resumed since (the dashboard's Resume button clears a stop while the daemon runs). Main thread
+        only: see the module docstring."""
         for plan in self.jobs:
-            if plan.channel is None or plan.id in self._removed or not self.hub.channels[plan.channel].stopped_reason:
+            if plan.channel is None:
                 continue
-            self._removed.add(plan.id)
-            job = self.scheduler.get_job(plan.id)
-            if job is not None:
-                job.remove()
-                log.warning("channel jobs removed", channel=plan.channel, job=plan.id)
+            stopped = bool(self.hub.channels[plan.channel].stopped_reason)
+            if stopped and plan.id not in self._removed:
+                self._removed.add(plan.id)
+                job = self.scheduler.get_job(plan.id)
+                if job is not None:
+                    job.remove()
+                    log.warning("channel jobs removed", channel=plan.channel, job=plan.id)
+            elif not stopped and plan.id in self._removed:
+                self._removed.discard(plan.id)
+                self._schedule(plan)
+                log.info("channel jobs restored", channel=plan.channel, job=plan.id)
+
+    def _schedule(self, plan: JobPlan) -> None:
+        """Add the job of `plan` to the scheduler, to run once now and then on its interval."""
+        self.scheduler.add_job(
+            self._run,
+            "interval",
+            seconds=plan.seconds,
+            args=(plan.id, self._func(plan), plan.channel),
+            id=plan.id,
+            name=plan.id,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+            replace_existing=True,
+        )
 
     # --- life cycle -----------------------------------------------------------------------------------------
 
@@ -248,17 +272,7 @@ class Daemon:
         """Start the scheduler in the background; every job runs once at once, then on its interval."""
         channel_services.start(self.hub)
         for plan in self.jobs:
-            self.scheduler.add_job(
-                self._run,
-                "interval",
-                seconds=plan.seconds,
-                args=(plan.id, self._func(plan), plan.channel),
-                id=plan.id,
-                name=plan.id,
-                max_instances=1,
-                coalesce=True,
-                next_run_time=datetime.now(UTC),
-            )
+            self._schedule(plan)
         self.scheduler.start()
         self._start_dispatch_loop()
         log.info(
