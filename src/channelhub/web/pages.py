@@ -49,8 +49,9 @@ def overview(dash: Dashboard, request: Request, who: Caller) -> Response:
         for title, series in zip(titles, (orders, movements), strict=True)
     ]
     return dash.render(
-        request, who, "overview.html", counts=counts, channels=channel_statuses(dash.hub), charts=charts, now=now
-    )
+        request, who, "overview.html", counts=counts, channels=channel_statuses(dash.hub), charts=charts, now=now,
+        holds=board.HOLD_KINDS,
+    )  # fmt: skip
 
 
 def _choice(value: str | None, allowed: tuple[str, ...] | list[str], what: str, notes: list[str]) -> str:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from html import unescape
 
 import pytest
 from starlette.testclient import TestClient
 from web_helpers import log_in
 
+from channelhub.model.shipments import Shipment
 from channelhub.services.channels import stop_channel
+from channelhub.services.orders import ship
+from channelhub.sync.outbox import enqueue
 from dashboard_seed import DEAD_ERROR, HOSTILE, TOKEN, Seeded
 
 
@@ -127,3 +131,23 @@ def test_the_quarantine_shows_each_record_and_why(logged_in: TestClient, seeded:
     row = next(r for r in rows_of(page) if r.startswith(str(seeded.quarantined)))
     assert "orders/w-3.json" in row and "no mapping for SKU OLD-SKU" in row
     assert 'action="/quarantine/replay"' in page
+
+
+def test_the_order_page_lists_its_shipments_and_its_outbound_writes(logged_in: TestClient, seeded: Seeded) -> None:
+    shipment = Shipment(
+        carrier="DHL", tracking_number="00340434", tracking_url="javascript:alert(1)",
+        shipped_at=datetime.now(UTC), lines=(),
+    )  # fmt: skip
+    result = ship(seeded.hub, "shop:W-1", shipment)
+    assert result.created
+    with seeded.hub.db.transaction() as session:
+        enqueue(
+            session, channel="shop", kind="fulfillment", subject="W-1", cause="test",
+            payload={"order_external_id": "W-1", "shipment": {"carrier": "DHL", "tracking_number": "00340434",
+                                                               "lines": [{"sku": "MUG-1", "quantity": 1}]}},
+        )  # fmt: skip
+    page = logged_in.get("/orders/shop:W-1").text
+    rows = rows_of(page)
+    assert any(r.startswith("2") and "DHL" in r and "00340434" in r for r in rows)  # the shipment
+    assert any("fulfillment DHL 00340434 for W-1 (MUG-1 x1) pending" in r for r in rows)  # the write
+    assert 'href="javascript:' not in page  # a tracking URL that is not http(s) is not a link
