@@ -39,6 +39,7 @@ from channelhub.sync.transitions import HOLD_CHANNEL, HOLD_MAPPING, HOLD_PAYMENT
 HOLD_KINDS = (HOLD_STOCK, HOLD_PAYMENT, HOLD_MAPPING, HOLD_CHANNEL)
 ORDER_STATES = tuple(s.value for s in OrderState)
 CHART_HOURS = 48
+STOCK_ROWS = 500  # SKUs on one /stock page; a search narrows them
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ class SkuStock:
         return self.on_hand - self.reserved
 
 
-def stock_rows(hub: Hub, session: Session, *, search: str = "", limit: int = 500) -> list[SkuStock]:
+def stock_rows(hub: Hub, session: Session, *, search: str = "", limit: int = STOCK_ROWS) -> list[SkuStock]:
     """Every SKU the ledger knows (those containing `search`, case-insensitively), with its totals over all
     locations and, per channel, what the hub would list, what the channel confirmed and what is queued."""
     query = select(SKUS.c.sku, SKUS.c.title, SKUS.c.safety_stock).order_by(SKUS.c.sku).limit(limit)

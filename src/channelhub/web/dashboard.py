@@ -28,9 +28,12 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from channelhub.logs import get_logger
 from channelhub.render import describe_write, fmt_age, fmt_time
 from channelhub.runtime import Hub
 from channelhub.web.session import COOKIE, Caller, Sessions, caller, clear_session_cookie, set_session_cookie
+
+log = get_logger("channelhub.web.dashboard")
 
 HERE = Path(__file__).parent
 MAX_FORM_BYTES = 64 * 1024  # the largest form is a list of ids; anything bigger is not ours
@@ -171,6 +174,8 @@ def _login_routes(dash: Dashboard) -> list[BaseRoute]:
         if not dash.sessions.enabled:
             return dash.render(request, None, "login.html", status_code=403, enabled=False, next=target, error="")
         if not dash.sessions.token_is(first(form, "token").strip()):
+            # Who tried, never what they typed: a near miss of the token is itself a secret.
+            log.warning("dashboard login refused", client=request.client.host if request.client else "")
             error = "That is not the token. It is [http] token (or the file named by token_file) in the config."
             return dash.render(request, None, "login.html", status_code=401, enabled=True, next=target, error=error)
         response = RedirectResponse(target, status_code=303)

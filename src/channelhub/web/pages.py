@@ -99,9 +99,9 @@ def order(dash: Dashboard, request: Request, who: Caller) -> Response:
 def stock(dash: Dashboard, request: Request, who: Caller) -> Response:
     search = (request.query_params.get("q") or "")[:200]
     with dash.hub.db.transaction() as session:
-        rows = board.stock_rows(dash.hub, session, search=search)
+        rows = board.stock_rows(dash.hub, session, search=search, limit=board.STOCK_ROWS)
     channels = [p.channel for p in dash.hub.policies]
-    return dash.render(request, who, "stock.html", rows=rows, channels=channels, search=search)
+    return dash.render(request, who, "stock.html", rows=rows, channels=channels, search=search, limit=board.STOCK_ROWS)
 
 
 def channels(dash: Dashboard, request: Request, who: Caller) -> Response:
