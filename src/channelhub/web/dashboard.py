@@ -58,7 +58,9 @@ ActionHandler = Callable[["Dashboard", Request, Form], tuple[str, str]]  # -> (f
 def local_path(value: str | None, default: str = "/") -> str:
     """`value` when it is a path on this site ("/orders?x=1"), else `default`: a redirect never leaves the
     dashboard ("//evil.example", "https://...", "/\\evil" are refused)."""
-    if not value or not value.startswith("/") or value.startswith(("//", "/\\")) or any(c in value for c in "\r\n"):
+    if not value or not value.startswith("/") or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return default  # browsers drop tabs and newlines from a URL: "/\t/evil.example" is "//evil.example"
+    if value.startswith(("//", "/\\")):
         return default
     return value
 

@@ -150,6 +150,7 @@ def test_login_never_redirects_off_the_site() -> None:
         "",
         None,
         "/x\r\nSet-Cookie: a",
+        "/\t/evil.example",
     ):
         assert local_path(value) == "/", value
 
