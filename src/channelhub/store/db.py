@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from channelhub.errors import DatabaseUnavailable
 from channelhub.redact import redact_url, scrub
+from channelhub.store.writer import WriterLock
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -130,25 +130,23 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 class Database:
     engine: Engine
     sessions: sessionmaker[Session]
-    # On SQLite every transaction takes the write lock at BEGIN (IMMEDIATE). Writers of one process queue on
-    # this lock instead, in order: SQLite's busy handler makes a waiting writer sleep in growing steps (up to
-    # 100 ms each), so forty request threads contending for the file waited seconds where the work took
-    # milliseconds. Re-entrant, so a thread's nested transaction behaves as before; waited for no longer than
-    # busy_timeout, then "database is locked" as SQLite would say. Other processes still queue on busy_timeout.
-    _writer: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    # On SQLite, the process's writers queue on this lock, in order (channelhub.store.writer says why).
+    _writer: WriterLock = field(default_factory=WriterLock, repr=False)
 
     @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A unit of work: commits when the block ends normally, rolls back on any exception."""
+    def transaction(self, *, urgent: bool = False) -> Iterator[Session]:
+        """A unit of work: commits when the block ends normally, rolls back on any exception. `urgent` marks a
+        short transaction someone is waiting on (a webhook delivery being stored): on SQLite it is served
+        before the other writers waiting in this process."""
         if self.is_postgres:
             with self.sessions.begin() as session:
                 yield session
             return
-        if not self._writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+        if not self._writer.acquire(urgent=urgent, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
             raise OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
         try:
             with self.sessions.begin() as session:
