@@ -130,12 +130,24 @@ class WebServer:
         log.info("http stopped")
 
 
-def web_server(hub: Hub, *, scheduler_running: Any = None) -> WebServer:
-    """The hub's app (with its applier) on `[http] listen`."""
+def web_server(hub: Hub, *, scheduler_running: Any = None, port: int | None = None) -> WebServer:
+    """The hub's app (with its applier) on `[http] listen` (on `port` instead, when given)."""
     from channelhub.web.app import create_app
 
     app = create_app(hub, scheduler_running=scheduler_running)
-    return WebServer(app, hub.config.http.host, hub.config.http.port)
+    return WebServer(app, hub.config.http.host, hub.config.http.port if port is None else port)
+
+
+def started_web_server(hub: Hub, *, scheduler_running: Any = None) -> WebServer:
+    """A started server on `[http] listen`, or on a free port of the same host when that one is taken (the
+    demo: a hub already running on the machine must not stop it)."""
+    server = web_server(hub, scheduler_running=scheduler_running)
+    try:
+        server.start()
+    except WebServerError:
+        server = web_server(hub, scheduler_running=scheduler_running, port=0)
+        server.start()
+    return server
 
 
 def serve_until_signalled(server: WebServer, *, for_seconds: float | None = None) -> int:
