@@ -157,6 +157,12 @@ def test_a_pull_sets_the_last_successful_pull_and_the_lag(hub: Hub, client: Test
     assert value(after, "channelhub_channel_last_pull_success_timestamp_seconds", channel="web") is None
 
 
+def test_a_channel_stopped_by_a_fatal_error_shows_as_stopped(hub: Hub, client: TestClient) -> None:
+    assert value(scrape(client), "channelhub_channel_stopped", channel="shop") == 0.0
+    channel_services.stop_channel(hub, "shop", "the channel refused the credentials")
+    assert value(scrape(client), "channelhub_channel_stopped", channel="shop") == 1.0
+
+
 def test_a_record_that_does_not_map_shows_as_quarantined(hub: Hub, client: TestClient) -> None:
     shop(hub).broken_skus = {"BAD-1"}
     shop(hub).pages = [[make_order("Q-1", [("BAD-1", 1)]), make_order("Q-2", [("MUG-1", 1)])]]
