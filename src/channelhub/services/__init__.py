@@ -8,7 +8,8 @@ schedules, the demo and the HTTP surface call the same functions; none of them r
 - `outbox`: put dead writes back in the queue;
 - `webhooks`: take a webhook delivery and apply the stored ones; `subscriptions`: the channel's webhook
   subscriptions (register, list, remove);
-- `views`: the read-only queries behind status, orders, quarantine and the demo's summary.
+- `views`: the read-only queries behind status, orders, quarantine and the demo's summary; `metrics`: the
+  database figures /metrics serves, in one read-only snapshot; `health`: readiness.
 
 Every write settles its stock effects in its own transaction (`channelhub.sync.holds.settle`): released units go
 first to the orders held for them, oldest first, then the sellable quantities are published.

@@ -47,10 +47,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# A connection execution option: the transaction only reads (`Database.read_only`), so SQLite's BEGIN is deferred.
+READ_ONLY = "channelhub_read_only"
+
+
 def _sqlite_begin_immediate(conn: Any) -> None:
     # BEGIN IMMEDIATE takes the write lock at the start, so two writers queue on busy_timeout rather than
     # deadlocking when both upgrade a read lock (SQLite's classic SQLITE_BUSY in the middle of a transaction).
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only transaction takes no lock at all: in WAL mode it reads a snapshot beside the one writer.
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -153,6 +158,15 @@ class Database:
                 yield session
         finally:
             self._writer.release()
+
+    @contextmanager
+    def read_only(self) -> Iterator[Session]:
+        """A transaction that only reads (a scrape, a page), always rolled back: one consistent snapshot that
+        never waits for a writer nor makes one wait (SQLite: a deferred BEGIN in WAL mode, outside the writer
+        lock; PostgreSQL: MVCC). Whatever is written in it is rolled back: it is for reading only."""
+        with self.engine.connect() as connection, Session(bind=connection) as session:
+            connection.execution_options(**{READ_ONLY: True})  # in place, before the session's first BEGIN
+            yield session  # closing the session rolls back the transaction it began
 
     def dispose(self) -> None:
         self.engine.dispose()
