@@ -1,7 +1,9 @@
-"""Webhook answer latency: signed WooCommerce deliveries POSTed to `channelhub serve`, against a bare ASGI floor.
+"""Webhook answer latency: signed WooCommerce deliveries POSTed to one daemon, against a bare ASGI floor.
 
-`channelhub serve` runs in its own process (uvicorn, the real app: signature check, body cap, the delivery stored
-in its own transaction, the applier mapping and applying behind it), over a fresh SQLite file or a fresh
+`channelhub run` (or `channelhub serve` with `--serve`) runs in its own process: uvicorn, the real app
+(signature check, body cap, the delivery stored in its own transaction, the applier mapping and applying behind
+it) beside the scheduler (its pull hourly, against a closed loopback port; its dispatcher woken by each applied
+order), over a fresh SQLite file or a fresh
 PostgreSQL database. Each request is a distinct signed order (`order.created`, its own delivery id), sent
 open-loop at a fixed rate from a pool of client threads, and its latency measured from the moment it was due to
 its answer (so a server that falls behind shows it). In the same run the same load goes to a floor: a bare
@@ -10,7 +12,7 @@ prints p50/p99 for both and their ratio, then raises the rate step by step to fi
 one daemon accepts before its p99 passes 100 ms. Correctness is checked after the fixed-rate run (every
 delivery answered 200 and stored once); a failure there exits 1, missing the latency target does not.
 
-    python bench/webhooks.py [--rate 200] [--seconds 10] [--postgres URL] [--no-capacity]
+    python bench/webhooks.py [--rate 200] [--seconds 10] [--postgres URL] [--no-capacity] [--serve]
 """
 
 from __future__ import annotations
@@ -83,8 +85,10 @@ def config(url: str, port: int) -> str:
         [[channels]]
         name = "woo"
         kind = "woocommerce"
+        [channels.schedule]
+        pull_seconds = 3600
         [channels.settings]
-        store_url = "https://shop.example.test"
+        store_url = "https://127.0.0.1:9"
         consumer_key = "ck_bench"
         consumer_secret = "cs_bench"
         webhook_secret = "{SECRET}"
@@ -202,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--postgres", metavar="URL", help="run the hub on a fresh database on this server")
     parser.add_argument("--no-capacity", action="store_true", help="skip the step-up search for capacity")
+    parser.add_argument("--serve", action="store_true", help="`channelhub serve` (no scheduler) instead of `run`")
     args = parser.parse_args(argv)
 
     folder = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
@@ -214,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     (folder / "channelhub.toml").write_text(config(url, hub_port))
     (folder / "floor.py").write_text(FLOOR_APP)
     command = [str(Path(sys.executable).parent / "channelhub"), "--log-level", "WARNING", "--config",
-               str(folder / "channelhub.toml"), "serve"]  # fmt: skip
+               str(folder / "channelhub.toml"), "serve" if args.serve else "run"]  # fmt: skip
     hub = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     floor = subprocess.Popen([sys.executable, str(folder / "floor.py"), str(floor_port)], cwd=folder,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip

@@ -18,6 +18,7 @@ described.
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import threading
 import time
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rich.console import Console
 from rich.table import Table
@@ -53,12 +54,19 @@ TITLES = {
     "TEE-L": "T-shirt L",
     "POSTER-A2": "Poster A2",
 }
+TOKEN_FILE = "http-token"
+DASHBOARD = "http://127.0.0.1:8787"
 STAGE_TIMEOUT = 12.0  # seconds a stage may wait for the daemon before the demo gives up on it
 
 CONFIG = """\
 # Written by `channelhub demo`. Two marketplace channels exchanging files through local folders,
-# selling from one warehouse. Run `channelhub --config {path} status` to look around afterwards.
+# selling from one warehouse. Run `channelhub --config {path} status` to look around afterwards, or
+# `channelhub --config {path} serve` for the dashboard (log in with the token in http-token).
 database = "sqlite:///hub.db"
+
+[http]
+listen = "127.0.0.1:8787"
+token_file = "http-token"
 
 [sync]
 dispatch_seconds = 1
@@ -158,9 +166,19 @@ class JobWatch:
         return True
 
 
+class Server(Protocol):
+    """What the demo needs of the HTTP server the CLI hands it (`channelhub.web.server.started_web_server`)."""
+
+    @property
+    def address(self) -> str: ...
+    def stop(self) -> None: ...
+
+
 class Demo:
-    def __init__(self, folder: Path, *, cycles: int, out: Console) -> None:
+    def __init__(self, folder: Path, *, cycles: int, out: Console, serve: Callable[[Hub], Server] | None) -> None:
         self.folder = folder
+        self.serve = serve
+        self.server: Server | None = None
         self.cycles = cycles
         self.out = out
         self.failures: list[str] = []
@@ -251,6 +269,9 @@ class Demo:
                 (self.folder / channel / sub).mkdir(parents=True)
         config = self.folder / "channelhub.toml"
         config.write_text(CONFIG.format(path=config, location=LOCATION), encoding="utf-8")
+        token = self.folder / TOKEN_FILE
+        token.touch(mode=0o600)  # a secret: readable by its owner only, and never printed
+        token.write_text(secrets.token_urlsafe(24) + "\n", encoding="utf-8")
         self.heading(f"working folder {self.folder}")
         self.say(f"config: {config}")
         self.say("channels: amazon (amazon_unshipped_orders), ebay-files (generic_orders); one stock pool")
@@ -406,12 +427,15 @@ class Demo:
         self.heading("daemon started: " + ", ".join(f"{p.id} every {p.seconds:g}s" for p in self.daemon.jobs))
         self.daemon.start()
         try:
+            self.open_dashboard()
             self.stage_stock()
             self.stage_amazon_orders()
             self.stage_last_unit()
             self.stage_hold_and_quarantine()
             self.stage_ship()
         finally:
+            if self.server is not None:
+                self.server.stop()
             self.daemon.shutdown()
         self.say("daemon stopped cleanly")
         self.summary()
@@ -422,9 +446,21 @@ class Demo:
                 self.say(f"- {failure}")
             return 1
         self.heading("demo finished")
+        self.say(f"to look around: channelhub --config {config} serve, then open {DASHBOARD}")
+        self.say(f"and log in with the token in {self.folder / TOKEN_FILE}")
         return 0
 
+    def open_dashboard(self) -> None:
+        """Serve the dashboard beside the daemon while the demo runs, and say where."""
+        if self.serve is None or self.hub is None:
+            return
+        self.server = self.serve(self.hub)
+        self.say(f"dashboard: {self.server.address} (log in with the token in {self.folder / TOKEN_FILE})")
 
-def run_demo(folder: Path, *, cycles: int = 2, out: Console | None = None) -> int:
-    """Run the demo in `folder` (wiped and recreated); returns the exit code."""
-    return Demo(Path(folder).resolve(), cycles=cycles, out=out or Console()).run()
+
+def run_demo(
+    folder: Path, *, cycles: int = 2, out: Console | None = None, serve: Callable[[Hub], Server] | None = None
+) -> int:
+    """Run the demo in `folder` (wiped and recreated); returns the exit code. `serve` starts the HTTP server
+    (the dashboard) beside the daemon; the CLI hands it in, since the demo sits above no web code."""
+    return Demo(Path(folder).resolve(), cycles=cycles, out=out or Console(), serve=serve).run()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 from process_helpers import channelhub_command
 
@@ -14,17 +16,32 @@ pytestmark = pytest.mark.slow
 def test_demo_runs_every_stage_and_leaves_the_channel_files(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
     env = {"PATH": "/usr/bin:/bin"}  # nothing from the caller's environment is needed
-    result = subprocess.run(
+    process = subprocess.Popen(
         [*channelhub_command(), "demo", "--dir", str(folder)],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
         env=env,
         cwd=tmp_path,
     )
-    out = result.stdout
-    assert result.returncode == 0, out + result.stderr
-    assert "Traceback" not in result.stderr
+    assert process.stdout is not None
+    lines: list[str] = []
+    answered = None
+    for line in process.stdout:  # the dashboard is served while the demo runs: ask it as the line appears
+        lines.append(line)
+        found = re.search(r"dashboard: (http://\S+)", line)
+        if found:
+            answered = httpx.get(found.group(1) + "/healthz", timeout=30).status_code
+    stderr = process.stderr.read() if process.stderr else ""
+    returncode = process.wait(timeout=120)
+    out = "".join(lines)
+    assert returncode == 0, out + stderr
+    assert "Traceback" not in stderr
+    assert answered == 200, out
+    token = (folder / "http-token").read_text().strip()
+    assert len(token) >= 16 and (folder / "http-token").stat().st_mode & 0o077 == 0
+    assert token not in out and token not in stderr  # the address and the token's file are printed, never it
+    assert "log in with the token in" in out
 
     assert "orders imported from amazon: 2" in out
     assert "POSTER-A2 available after the reservation: 1 (of 3)" in out

@@ -24,6 +24,9 @@ FORBIDDEN = {
     "daemon": {"cli"},
     "cli": set(),
 }
+# telemetry (the process' own metrics) sits below everything, like logs: the ledger and the dispatcher count
+# what they do with one line where the fact is known, so it may import no channelhub module at all.
+BOTTOM = ("telemetry",)
 # Every top-level module not named above (runtime, config, plugins, ports, errors, logs, redact, render,
 # testing) must not import web either.
 NOT_WEB = {"web"}
@@ -57,11 +60,18 @@ def test_no_package_imports_one_above_it() -> None:
     assert wrong == []
 
 
+def test_the_bottom_modules_import_nothing_of_the_hub() -> None:
+    for name in BOTTOM:
+        hub_imports = {m for m in imports_of(SRC / f"{name}.py") if m.split(".")[0] == "channelhub"}
+        assert hub_imports == set(), name
+
+
 def test_the_check_sees_an_import() -> None:
     """The check itself can fail: the ledger does import the store, and the services do import sync."""
     assert "channelhub.store.tables" in imports_of(SRC / "stock" / "ledger.py")
     assert any(m.startswith("channelhub.sync") for m in imports_of(SRC / "services" / "orders.py"))
     assert "channelhub.services.health" in imports_of(SRC / "web" / "app.py")
+    assert "prometheus_client" in imports_of(SRC / "telemetry.py")
 
 
 # The test doubles of vendor APIs live under tests/doubles (DESIGN.md, "Test doubles"); graphql-core is only the

@@ -351,8 +351,9 @@ def demo(
 ) -> None:
     """Run a self-contained demo: two channels sharing one stock pool, driven by the real daemon."""
     from channelhub.demo import run_demo
+    from channelhub.web.server import started_web_server
 
-    code = run_demo(directory, cycles=cycles, out=console)
+    code = run_demo(directory, cycles=cycles, out=console, serve=started_web_server)
     if code:
         raise fail("the demo did not finish as expected", code)
     sys.stdout.flush()

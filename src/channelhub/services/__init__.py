@@ -11,7 +11,8 @@ schedules, the demo and the HTTP surface call the same functions; none of them r
   subscriptions (register, list, remove);
 - `views`: the read-only queries behind status, orders, quarantine and the demo's summary; `dashboard`: those
   only the dashboard's pages need (counts, filtered orders, an order's writes, stock beside what each channel
-  lists, hourly series for the charts).
+  lists, hourly series for the charts); `metrics`: the database figures /metrics serves, in one read-only
+  snapshot; `health`: readiness.
 
 Every write settles its stock effects in its own transaction (`channelhub.sync.holds.settle`): released units go
 first to the orders held for them, oldest first, then the sellable quantities are published.

@@ -32,7 +32,7 @@ log = get_logger("channelhub.webhooks")
 
 # Deliveries applied in one transaction: one ingest for many is far cheaper than one each, and a SQLite writer
 # holds the database for about as long as its batch takes, which a receiver storing a delivery waits behind.
-APPLY_BATCH = 100
+APPLY_BATCH = 10
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def receive(hub: Hub, channel: str, headers: Mapping[str, str], body: bytes, *, 
         return Receipt(200, "ignored", delivery.delivery_id)
     at = now if now is not None else datetime.now(UTC)
     try:
-        with hub.db.transaction() as session:
+        with hub.db.transaction(urgent=True) as session:
             stored = store_delivery(session, channel, delivery, body, at)
     except (OperationalError, DatabaseUnavailable) as exc:
         log.error("webhook not stored: the database is unavailable", channel=channel, error=scrub(str(exc)))

@@ -12,6 +12,9 @@ order's earlier lines given back when a later one is short), then takes the tota
 ONE guarded UPDATE per (sku, location), run as a single executemany whose summed row count must match, and
 bulk-inserts the reservations and movements. Should any guarded UPDATE not apply (a writer slipped past the
 locks), a savepoint undoes them all and the call decides again with one guarded statement per line.
+
+Each order refused (short stock: the oversell guard; or an unknown SKU) is counted for /metrics in
+`channelhub.telemetry`, the one module outside store and model the ledger imports: it sits below everything.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from channelhub import telemetry
 from channelhub.store.bulk import insert_rows
 from channelhub.store.sql import chunked, is_postgres
 from channelhub.store.tables import LEVELS, LOCATIONS, MOVEMENTS, RESERVATIONS, SKUS, utcnow
@@ -145,7 +149,9 @@ def reserve_lines(
         now = utcnow()
         insert_rows(session, RESERVATIONS, _RESERVATION_COLUMNS, [(*row, now) for row in reservations])
         insert_rows(session, MOVEMENTS, _MOVEMENT_COLUMNS, [(*row, now) for row in movements])
-    return [outcomes[order_id] for order_id in orders]
+    result = [outcomes[order_id] for order_id in orders]
+    telemetry.reservations_refused(outcome.reason for outcome in result if not outcome.ok)
+    return result
 
 
 def _read_plan(session: Session, skus: set[str]) -> _Plan:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from channelhub.errors import DatabaseUnavailable
 from channelhub.redact import redact_url, scrub
+from channelhub.store.writer import WriterLock
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -47,10 +47,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# A connection execution option: the transaction only reads (`Database.read_only`), so SQLite's BEGIN is deferred.
+READ_ONLY = "channelhub_read_only"
+
+
 def _sqlite_begin_immediate(conn: Any) -> None:
     # BEGIN IMMEDIATE takes the write lock at the start, so two writers queue on busy_timeout rather than
     # deadlocking when both upgrade a read lock (SQLite's classic SQLITE_BUSY in the middle of a transaction).
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only transaction takes no lock at all: in WAL mode it reads a snapshot beside the one writer.
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -130,31 +135,38 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 class Database:
     engine: Engine
     sessions: sessionmaker[Session]
-    # On SQLite every transaction takes the write lock at BEGIN (IMMEDIATE). Writers of one process queue on
-    # this lock instead, in order: SQLite's busy handler makes a waiting writer sleep in growing steps (up to
-    # 100 ms each), so forty request threads contending for the file waited seconds where the work took
-    # milliseconds. Re-entrant, so a thread's nested transaction behaves as before; waited for no longer than
-    # busy_timeout, then "database is locked" as SQLite would say. Other processes still queue on busy_timeout.
-    _writer: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    # On SQLite, the process's writers queue on this lock, in order (channelhub.store.writer says why).
+    _writer: WriterLock = field(default_factory=WriterLock, repr=False)
 
     @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A unit of work: commits when the block ends normally, rolls back on any exception."""
+    def transaction(self, *, urgent: bool = False) -> Iterator[Session]:
+        """A unit of work: commits when the block ends normally, rolls back on any exception. `urgent` marks a
+        short transaction someone is waiting on (a webhook delivery being stored): on SQLite it is served
+        before the other writers waiting in this process."""
         if self.is_postgres:
             with self.sessions.begin() as session:
                 yield session
             return
-        if not self._writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+        if not self._writer.acquire(urgent=urgent, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
             raise OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
         try:
             with self.sessions.begin() as session:
                 yield session
         finally:
             self._writer.release()
+
+    @contextmanager
+    def read_only(self) -> Iterator[Session]:
+        """A transaction that only reads (a scrape, a page), always rolled back: one consistent snapshot that
+        never waits for a writer nor makes one wait (SQLite: a deferred BEGIN in WAL mode, outside the writer
+        lock; PostgreSQL: MVCC). Whatever is written in it is rolled back: it is for reading only."""
+        with self.engine.connect() as connection, Session(bind=connection) as session:
+            connection.execution_options(**{READ_ONLY: True})  # in place, before the session's first BEGIN
+            yield session  # closing the session rolls back the transaction it began
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -18,7 +18,8 @@ One round for a channel:
 
 Fulfillment, refund and cancellation rows go one per call. `should_stop` (the daemon stopping) is asked between
 calls: the run ends there; what was claimed and not sent goes back to pending, its attempt not counted. Every
-error text kept in the outbox passes `channelhub.redact.scrub`.
+error text kept in the outbox passes `channelhub.redact.scrub`. Each connector call is timed, and each row
+confirmed has its enqueue-to-delivery time observed, for /metrics (`channelhub.telemetry`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from channelhub import telemetry
 from channelhub.errors import ConnectorError, Fatal, RateLimited, Skippable
 from channelhub.logs import get_logger
 from channelhub.ports import Connector, WriteResult
@@ -291,7 +293,8 @@ class Dispatcher:
                         )
                     ).all()
                 )
-        return call_connector(connector, batch.kind, batch.rows, previous)
+        with telemetry.DISPATCH_SECONDS.labels(channel, batch.kind).time():  # observed when it raises too
+            return call_connector(connector, batch.kind, batch.rows, previous)
 
     def _record(
         self,
@@ -313,6 +316,7 @@ class Dispatcher:
                 self._failed(session, row, scrub(result.error or "failed"), result.retryable, None, now, report)
         self._finish(session, [row.id for row, _ in done], "done", now)
         report.done += len(done)
+        telemetry.delivered(channel, batch.kind, (row.created_at for row, _ in done))
         if batch.kind == "stock" and done:
             confirmed = {
                 row.subject: result.confirmed_quantity

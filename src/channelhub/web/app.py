@@ -1,4 +1,4 @@
-"""The hub's ASGI app: webhook receivers, health checks and the operator dashboard (/metrics comes later).
+"""The hub's ASGI app: webhook receivers, health checks, /metrics and the operator dashboard.
 
 Starlette, not FastAPI: the app is a handful of routes that read raw bodies (a webhook's signature is over the
 exact bytes) and will render pages on the server; it needs no OpenAPI schema and no pydantic request models, and
@@ -14,7 +14,8 @@ Routes:
 - `GET /healthz`: 200 while the process runs; touches nothing.
 - `GET /readyz`: 200 when the database answers and the scheduler (where this process runs one) runs, with each
   channel's state; 503 with the same JSON when not ready.
-
+- `GET /metrics`: Prometheus' text format, token required (`channelhub.web.metrics`). Every webhook answer,
+  413 and 500 included, is counted by channel and outcome (`channelhub.telemetry`).
 - the dashboard (`channelhub.web.dashboard`): /login, /logout, the pages and their POST actions, /static.
 
 Every other route needs the token (`channelhub.web.auth`; the dashboard's session cookie stands for it).
@@ -32,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from channelhub import telemetry
 from channelhub.logs import get_logger
 from channelhub.redact import scrub
 from channelhub.runtime import Hub
@@ -39,6 +41,7 @@ from channelhub.services.health import readiness
 from channelhub.services.webhooks import receive as receive_delivery
 from channelhub.web.applier import Applier
 from channelhub.web.dashboard import dashboard_routes
+from channelhub.web.metrics import metrics_endpoint
 
 log = get_logger("channelhub.web")
 
@@ -93,12 +96,15 @@ def create_app(
             body = await read_capped_body(request, limit)
         except BodyTooLarge:
             log.warning("webhook refused: body too large", channel=channel, limit=limit)
+            telemetry.webhook_answered(channel, "too_large", hub.channels)
             return JSONResponse({"outcome": "too_large"}, status_code=413, headers={"Connection": "close"})
         try:
             receipt = await run_in_threadpool(receive, hub, channel, request.headers, body)
         except Exception as exc:  # a bug: the channel redelivers on a 5xx, and the log says why
             log.error("webhook failed", channel=channel, error=scrub(f"{type(exc).__name__}: {exc}"), exc_info=True)
+            telemetry.webhook_answered(channel, "error", hub.channels)
             return JSONResponse({"outcome": "error"}, status_code=500)
+        telemetry.webhook_answered(channel, receipt.outcome, hub.channels)
         if receipt.outcome == "stored":
             the_applier.wake()
         # The service logs what it refuses (a bad signature, a database away); one line per request is debug.
@@ -125,6 +131,7 @@ def create_app(
             Route("/webhooks/{channel}", webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint(hub), methods=["GET"]),
             *dashboard_routes(hub),
         ],
         lifespan=lifespan,

@@ -162,10 +162,14 @@ def test_a_redelivery_is_stored_once_and_applied_once(hub: Hub) -> None:
     assert counts(hub) == (1, 1, 1)
 
 
-def test_out_of_order_deliveries_converge_on_the_newest_version(hub: Hub) -> None:
+@pytest.mark.parametrize("applied_between", [False, True], ids=["one-pass", "a-pass-each"])
+def test_out_of_order_deliveries_converge_on_the_newest_version(hub: Hub, applied_between: bool) -> None:
+    """The paid update before the create (one pass, or the newer already applied when the older comes)."""
     newer = order_body(updated_at=BASE_TIME + timedelta(hours=1), financial_status=FinancialStatus.PAID)
     older = order_body(updated_at=BASE_TIME, financial_status=FinancialStatus.PENDING)
     receive(hub, "shop", signed(newer, "d-new"), newer)
+    if applied_between:
+        apply_received(hub)
     receive(hub, "shop", signed(older, "d-old"), older)  # arrives after the newer one
     apply_received(hub)
     with hub.db.transaction() as session:
