@@ -1,6 +1,7 @@
-"""The dashboard's pages (GET): each reads through `channelhub.services` in one transaction and renders one
-template. Filters come from the query string; a filter value the hub does not know is ignored and said so,
-never passed on to a query.
+"""The dashboard's pages (GET): each reads through `channelhub.services` in one read-only transaction
+(`Database.read_only`: a page never waits for a writer nor makes one wait) and renders one template. Filters
+come from the query string; a filter value the hub does not know is ignored and said so, never passed on to a
+query.
 
 - `/`: channels at a glance, the counts of held orders, queued and dead writes and quarantined records, and
   two charts of the last 48 hours (orders per hour by channel, stock movements per hour by kind);
@@ -39,7 +40,7 @@ OUTBOX_STATUSES = ("pending", "inflight", "done", "dead", "superseded", "skipped
 
 def overview(dash: Dashboard, request: Request, who: Caller) -> Response:
     now = datetime.now(UTC)
-    with dash.hub.db.transaction() as session:
+    with dash.hub.db.read_only() as session:
         counts = board.counts(session)
         orders = board.orders_per_hour(session, now=now)
         movements = board.movements_per_hour(session, now=now)
@@ -67,7 +68,7 @@ def _choice(value: str | None, allowed: tuple[str, ...] | list[str], what: str, 
 def orders(dash: Dashboard, request: Request, who: Caller) -> Response:
     q = request.query_params
     notes: list[str] = []
-    with dash.hub.db.transaction() as session:
+    with dash.hub.db.read_only() as session:
         channels = list(board.channel_names(dash.hub, session))
         wanted = board.OrderFilter(
             channel=_choice(q.get("channel"), channels, "channel", notes),
@@ -84,7 +85,7 @@ def orders(dash: Dashboard, request: Request, who: Caller) -> Response:
 
 def order(dash: Dashboard, request: Request, who: Caller) -> Response:
     ref = request.path_params["ref"]
-    with dash.hub.db.transaction() as session:
+    with dash.hub.db.read_only() as session:
         try:
             detail = order_detail(session, ref)
         except NotFound as exc:
@@ -98,7 +99,7 @@ def order(dash: Dashboard, request: Request, who: Caller) -> Response:
 
 def stock(dash: Dashboard, request: Request, who: Caller) -> Response:
     search = (request.query_params.get("q") or "")[:200]
-    with dash.hub.db.transaction() as session:
+    with dash.hub.db.read_only() as session:
         rows = board.stock_rows(dash.hub, session, search=search, limit=board.STOCK_ROWS)
     channels = [p.channel for p in dash.hub.policies]
     return dash.render(request, who, "stock.html", rows=rows, channels=channels, search=search, limit=board.STOCK_ROWS)
@@ -112,7 +113,7 @@ def outbox(dash: Dashboard, request: Request, who: Caller) -> Response:
     q = request.query_params
     notes: list[str] = []
     status = _choice(q.get("status"), OUTBOX_STATUSES, "status", notes)
-    with dash.hub.db.transaction() as session:
+    with dash.hub.db.read_only() as session:
         names = list(board.channel_names(dash.hub, session))
         channel = _choice(q.get("channel"), names, "channel", notes)
         rows = outbox_rows(session, status=status or None, channel=channel or None)
@@ -124,7 +125,7 @@ def outbox(dash: Dashboard, request: Request, who: Caller) -> Response:
 
 
 def quarantine(dash: Dashboard, request: Request, who: Caller) -> Response:
-    with dash.hub.db.transaction() as session:
+    with dash.hub.db.read_only() as session:
         rows = quarantined(session)
     items = [(row, quarantine_reason(row.source, row.reason)) for row in rows]
     return dash.render(request, who, "quarantine.html", items=items)
