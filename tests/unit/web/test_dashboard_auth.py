@@ -158,6 +158,9 @@ def test_login_never_redirects_off_the_site() -> None:
 def test_healthz_readyz_and_webhooks_need_no_login(dash: TestClient) -> None:
     assert dash.get("/healthz").status_code == 200
     assert dash.get("/readyz").status_code in (200, 503)
+    # The webhook receiver answers for itself (this channel takes none), not with the dashboard's login.
+    answer = dash.post("/webhooks/shop", content=b"{}", follow_redirects=False)
+    assert (answer.status_code, answer.json()) == (404, {"outcome": "no_webhooks"})
 
 
 def test_without_a_token_the_dashboard_is_off_and_nothing_is_served(tmp_path: Path) -> None:
