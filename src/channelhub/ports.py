@@ -25,8 +25,10 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from channelhub.errors import ConfigError
+from channelhub.model.customs import CustomsDeclaration
 from channelhub.model.orders import Order
 from channelhub.model.shipments import Shipment
+from channelhub.model.tracking import TrackingUpdate
 
 SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
@@ -41,6 +43,8 @@ class Capability(StrEnum):
     PULL_STOCK = "pull_stock"
     WEBHOOKS = "webhooks"
     WEBHOOK_SUBSCRIPTIONS = "webhook_subscriptions"
+    FULFILL_ORDERS = "fulfill_orders"  # a shipping platform or warehouse: takes confirmed orders, reports shipments
+    CREATE_TRACKERS = "create_trackers"  # a tracking service: follows a parcel by its carrier and number
 
 
 # Which method each capability obliges a connector to implement (checked at load by plugins.validate).
@@ -48,12 +52,14 @@ REQUIRED_METHODS: dict[Capability, tuple[str, ...]] = {
     Capability.PULL_ORDERS: ("pull_orders", "map_order"),
     Capability.PUSH_STOCK: ("push_stock",),
     Capability.PUSH_FULFILLMENT: ("push_fulfillment",),
-    Capability.PULL_TRACKING: ("pull_tracking",),
+    Capability.PULL_TRACKING: ("pull_tracking", "map_tracking"),
     Capability.PUSH_REFUND: ("push_refund",),
     Capability.PUSH_CANCELLATION: ("push_cancellation",),
     Capability.PULL_STOCK: ("pull_stock",),
     Capability.WEBHOOKS: ("verify_webhook", "read_webhook", "parse_webhook"),
     Capability.WEBHOOK_SUBSCRIPTIONS: ("list_webhooks", "register_webhooks", "remove_webhooks"),
+    Capability.FULFILL_ORDERS: ("push_fulfillment_order", "cancel_fulfillment_order", "pull_shipments", "map_shipment"),
+    Capability.CREATE_TRACKERS: ("create_tracker",),
 }
 
 
@@ -151,6 +157,50 @@ class CancellationRequest:
 
 
 @dataclass(frozen=True)
+class FulfillmentOrderRequest:
+    """Hand a confirmed order to a fulfilment provider (a shipping platform, a warehouse).
+
+    `order_key` is the hub's deterministic name for the order at the provider ("<channel>:<external id>"): a
+    repeat with the same key updates the provider's order, never makes a second. `weights_grams` and `customs`
+    come from the SKU master data (`customs` only for an order shipping to another country than the shop's)."""
+
+    order_key: str
+    order: Order
+    idempotency_key: str
+    weights_grams: Mapping[str, int] = field(default_factory=dict)  # hub SKU -> grams per unit
+    customs: CustomsDeclaration | None = None
+
+
+@dataclass(frozen=True)
+class FulfillmentOrderResult:
+    """What the provider made of it: its own id for the order and its status in its own words."""
+
+    provider_order_id: str
+    status: str
+    updated: bool = False  # True when the key named an order the provider already had
+
+
+@dataclass(frozen=True)
+class ProviderShipment:
+    """A shipment a provider reports, for the order the hub sent it under `order_key`. `voided` is a label the
+    provider voided after it was made (the units did not leave: the hub takes the shipment back)."""
+
+    order_key: str
+    shipment: Shipment
+    voided: bool = False
+
+
+@dataclass(frozen=True)
+class TrackerRequest:
+    """Follow one parcel at a tracking service. Repeating it with the same key (or the same carrier and number)
+    must not make a second tracker."""
+
+    carrier: str
+    tracking_number: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
 class WebhookDelivery:
     """A verified webhook delivery as read from its headers, before anything is stored (no I/O).
 
@@ -227,6 +277,22 @@ class Connector:
         refuses to cancel it (already fulfilled, say): the write goes dead at once with that reason.
     pull_stock(skus) -> dict[str, int]
         The channel's current listed quantities, for reconcile.
+    push_fulfillment_order(request) -> FulfillmentOrderResult
+        Hand a confirmed order to the provider under `request.order_key` (create, or update the one the key
+        names: never two). Raise Skippable when the provider refuses the order (the hub holds it with the
+        reason) or will not take an update any more (shipped there already: the change is reported, not forced).
+    cancel_fulfillment_order(request: CancellationRequest) -> None
+        Cancel the order at the provider (`order_external_id` is the order key). One already cancelled there
+        counts as done; Skippable when it shipped.
+    pull_shipments(request) -> Iterator[PulledPage]
+        The provider's shipments (and voided labels) changed since the cursor, as raw records of stream
+        "shipments"; `map_shipment(record) -> ProviderShipment` maps one (MappingError when it does not).
+    pull_tracking(request) -> Iterator[PulledPage]
+        Tracker reports changed since the cursor, as raw records of stream "trackers"; `map_tracking(record) ->
+        TrackingUpdate` maps one (pure; MappingError when it does not). Webhooks of a tracking service yield
+        the same records from `parse_webhook`.
+    create_tracker(request) -> TrackingUpdate
+        Start following a parcel; the answer is the tracker's first report. Safe to repeat.
     verify_webhook(headers, raw_body) -> bool
         Check the signature in constant time.
     read_webhook(headers, raw_body) -> WebhookDelivery
@@ -288,6 +354,27 @@ class Connector:
         raise NotImplementedError
 
     def pull_stock(self, skus: Iterable[str]) -> dict[str, int]:
+        raise NotImplementedError
+
+    def push_fulfillment_order(self, request: FulfillmentOrderRequest) -> FulfillmentOrderResult:
+        raise NotImplementedError
+
+    def cancel_fulfillment_order(self, request: CancellationRequest) -> None:
+        raise NotImplementedError
+
+    def pull_shipments(self, request: PullRequest) -> Iterator[PulledPage]:
+        raise NotImplementedError
+
+    def map_shipment(self, record: RawRecord) -> ProviderShipment:
+        raise NotImplementedError
+
+    def pull_tracking(self, request: PullRequest) -> Iterator[PulledPage]:
+        raise NotImplementedError
+
+    def map_tracking(self, record: RawRecord) -> TrackingUpdate:
+        raise NotImplementedError
+
+    def create_tracker(self, request: TrackerRequest) -> TrackingUpdate:
         raise NotImplementedError
 
     def verify_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> bool:
