@@ -74,8 +74,9 @@ def _key(refusal: Refusal, where: str) -> ConnectorError:
 
 
 def _billing(refusal: Refusal, where: str) -> ConnectorError:
-    return Fatal(f"{refusal.text()}: the EasyPost account cannot pay for this (add funds or a payment method)",
-                 where=where)  # fmt: skip
+    return Fatal(
+        f"{refusal.text()}: the EasyPost account cannot pay for this (add funds or a payment method)", where=where
+    )
 
 
 def _refused(refusal: Refusal, where: str) -> ConnectorError:
@@ -119,8 +120,9 @@ def classify(response: httpx.Response, where: str, safe: Callable[[str], str]) -
     details = [_detail(item) for item in error.get("errors") or [] if _detail(item)]
     if details:
         message = f"{message} [{'; '.join(details)}]" if message else "; ".join(details)
-    refusal = Refusal(response.status_code, safe(str(error.get("code") or "")), safe(message),
-                      retry_after(response.headers))  # fmt: skip
+    refusal = Refusal(
+        response.status_code, safe(str(error.get("code") or "")), safe(message), retry_after(response.headers)
+    )
     for rule in ERROR_TABLE:
         if rule.matches(response.status_code):
             return rule.build(refusal, where)

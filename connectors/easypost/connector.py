@@ -80,7 +80,11 @@ class EasyPostConnector(Connector):
         if not code:
             raise Skippable("a tracker needs a tracking number; the shipment has none", where=where)
         carrier = self.settings.easypost_carrier(request.carrier) or None
-        tracker = self.client.create_tracker(code, carrier)
+        try:
+            tracker = self.client.create_tracker(code, carrier)
+        except Skippable as exc:  # name the parcel and the outbox row: the client's error knows only the call
+            at = f" ({carrier})" if carrier else ""
+            raise Skippable(f"EasyPost refused a tracker for {code!r}{at}: {exc.message}", where=where) from None
         return self._map(tracker, f"{where} (POST /trackers {code})")
 
     def get_tracker(self, tracker_id: str) -> TrackingUpdate:
@@ -114,8 +118,12 @@ class EasyPostConnector(Connector):
             payload = payload["trackers"]
         for n, item in enumerate(payload if isinstance(payload, list) else [payload], start=1):
             ident = item.get("id") if isinstance(item, dict) else None
-            yield RawRecord(polling.STREAM, f"{filename} item {n}", json.dumps(item, ensure_ascii=False),
-                            external_id=ident if isinstance(ident, str) else None)  # fmt: skip
+            yield RawRecord(
+                polling.STREAM,
+                f"{filename} item {n}",
+                json.dumps(item, ensure_ascii=False),
+                external_id=ident if isinstance(ident, str) else None,
+            )
 
     # -- webhooks ---------------------------------------------------------------------------------------------
 

@@ -74,8 +74,9 @@ def read(headers: Mapping[str, str], raw_body: bytes) -> WebhookDelivery:
     if event is None:
         return WebhookDelivery(topic="unreadable", delivery_id=_delivery_id(None, raw_body), accepted=True)
     topic = str(event.get("description") or "").strip()
-    return WebhookDelivery(topic=topic or "unknown", delivery_id=_delivery_id(event, raw_body),
-                           accepted=topic in TRACKER_TOPICS)  # fmt: skip
+    return WebhookDelivery(
+        topic=topic or "unknown", delivery_id=_delivery_id(event, raw_body), accepted=topic in TRACKER_TOPICS
+    )
 
 
 def parse(headers: Mapping[str, str], raw_body: bytes) -> list[RawRecord]:
@@ -85,16 +86,24 @@ def parse(headers: Mapping[str, str], raw_body: bytes) -> list[RawRecord]:
     delivery = _delivery_id(event, raw_body)
     text = raw_body.decode("utf-8", "replace")
     if event is None:
-        return [RawRecord(STREAM, f"webhook {delivery}", text, problem="the webhook body is not a JSON object",
-                          delivery_id=delivery)]  # fmt: skip
+        return [
+            RawRecord(
+                STREAM,
+                f"webhook {delivery}",
+                text,
+                problem="the webhook body is not a JSON object",
+                delivery_id=delivery,
+            )
+        ]
     topic = str(event.get("description") or "").strip()
     source = f"webhook {topic or '?'} {delivery}"
     if topic not in TRACKER_TOPICS:
         return []
     result = event.get("result")
     if not isinstance(result, dict) or result.get("object", "Tracker") != "Tracker":
-        return [RawRecord(STREAM, source, text, problem="the tracker event's result is not a Tracker",
-                          delivery_id=delivery)]  # fmt: skip
+        return [
+            RawRecord(STREAM, source, text, problem="the tracker event's result is not a Tracker", delivery_id=delivery)
+        ]
     tracker_id = result.get("id")
     return [
         RawRecord(
