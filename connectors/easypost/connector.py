@@ -13,9 +13,7 @@ otherwise the connector opens its own. It never opens a database session.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -62,13 +60,6 @@ class EasyPostConnector(Connector):
             where=self.where,
         )
 
-    @classmethod
-    def for_inspection(cls, layout: str | None = None, mapping_dirs: Sequence[Path] = ()) -> EasyPostConnector:
-        """An instance for `channelhub inspect easypost FILE`: placeholder key, a transport that refuses."""
-        transport = httpx.Client(transport=httpx.MockTransport(_refuse))
-        context = ConnectorContext(channel="inspect", mapping_dirs=tuple(mapping_dirs), transport=transport)
-        return cls({"api_key": "inspect-offline"}, context)
-
     # -- trackers ---------------------------------------------------------------------------------------------
 
     def create_tracker(self, request: TrackerRequest) -> TrackingUpdate:
@@ -105,26 +96,6 @@ class EasyPostConnector(Connector):
             raise MappingError(record.problem, where=record.source)
         return self._map(record.body, record.source)
 
-    def inspect(self, filename: str, data: bytes, options: Mapping[str, str]) -> Iterator[RawRecord]:
-        """A saved Tracker, a tracker list answer (`{"trackers": [...]}`), a list of Trackers, or an Event."""
-        try:
-            payload = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            yield RawRecord(polling.STREAM, filename, data.decode("utf-8", "replace"), problem=f"not JSON: {exc}")
-            return
-        if isinstance(payload, dict) and payload.get("object") == "Event":
-            payload = payload.get("result")
-        if isinstance(payload, dict) and isinstance(payload.get("trackers"), list):
-            payload = payload["trackers"]
-        for n, item in enumerate(payload if isinstance(payload, list) else [payload], start=1):
-            ident = item.get("id") if isinstance(item, dict) else None
-            yield RawRecord(
-                polling.STREAM,
-                f"{filename} item {n}",
-                json.dumps(item, ensure_ascii=False),
-                external_id=ident if isinstance(ident, str) else None,
-            )
-
     # -- webhooks ---------------------------------------------------------------------------------------------
 
     def verify_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> bool:
@@ -142,7 +113,3 @@ class EasyPostConnector(Connector):
 
     def _map(self, tracker: Any, where: str) -> TrackingUpdate:
         return mapper.map_tracker(tracker, where=where, hub_carrier=self.settings.hub_carrier)
-
-
-def _refuse(request: httpx.Request) -> httpx.Response:
-    raise httpx.ConnectError("channelhub inspect works offline", request=request)
