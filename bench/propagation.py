@@ -23,7 +23,8 @@ reached every channel, so the daemons are warm and the outbox empty. Prints p50/
 ratio polling/webhook on the same backend. Exits 1 when an order did not reach every other channel within
 `--bound` seconds of the last order, or a daemon did not exit cleanly; missing the p99 target does not.
 
-    python bench/propagation.py [--orders 1000] [--rate 20] [--modes sqlite,postgres,polling] [--postgres URL]
+    python bench/propagation.py [--orders 1000] [--rate 20] [--modes sqlite,postgres,polling,polling-postgres]
+                                [--postgres ADMIN_URL] [--bound 180] [--keep]
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -149,9 +151,18 @@ class Recorder:
             self.server.server_close()
 
 
+@dataclass
 class BenchStore(FakeStore):
     """The fake store, taking the OAuth 1.0a query the `woocommerce` package signs with over plain HTTP (the
     store is on loopback; the signature itself is not what is measured)."""
+
+    pulls: list[float] = field(default_factory=list)  # when each pull began (its GET orders, page 1)
+
+    def handle(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Any:
+        parts = urlsplit(url)
+        if method == "GET" and parts.path.endswith("/wc/v3/orders") and parse_qs(parts.query).get("page") == ["1"]:
+            self.pulls.append(time.monotonic())
+        return super().handle(method, url, headers, body)
 
     def _authorised(self, headers: dict[str, str], query: dict[str, list[str]]) -> bool:
         if query.get("oauth_consumer_key", [""])[0] == self.consumer_key:
@@ -178,6 +189,8 @@ class Outcome:
     lost: int = 0
     answers: list[float] = field(default_factory=list)  # webhook POST -> its answer, seconds
     refused: int = 0  # webhook answers other than 200
+    waits: list[float] = field(default_factory=list)  # polling: due -> the start of the next pull
+    work: list[float] = field(default_factory=list)  # polling: that pull's start -> every other channel
     failures: list[str] = field(default_factory=list)
 
 
@@ -292,6 +305,11 @@ def run_mode(mode: str, args: argparse.Namespace, folder: Path) -> Outcome:
                 outcome.lost += 1
             else:
                 outcome.latencies.append(reached - due)
+                if not webhooks:
+                    found_by = next((t for t in sorted(store.pulls) if t >= due), None)
+                    if found_by is not None:
+                        outcome.waits.append(found_by - due)
+                        outcome.work.append(reached - found_by)
         if outcome.lost:
             outcome.failures.append(f"{mode}: {outcome.lost} of {args.orders} orders never reached every channel")
     finally:
@@ -369,6 +387,12 @@ def report(outcomes: list[Outcome], rate: float) -> None:
             else "   (no webhooks)"
         )
         print(f"{o.mode:<18}{o.orders:>7}{figures}{o.lost:>6}{answers}")
+    for o in outcomes:
+        if o.waits:
+            work = o.work
+            print(f"{o.mode}: waiting for the next pull p50 {percentile(o.waits, 0.5):.1f} s, "
+                  f"p99 {percentile(o.waits, 0.99):.1f} s; pull start -> every channel p50 "
+                  f"{percentile(work, 0.5):.2f} s, p99 {percentile(work, 0.99):.2f} s")  # fmt: skip
     for polling, webhook in (("polling", "sqlite"), ("polling-postgres", "postgres")):
         p, w = by_mode.get(polling), by_mode.get(webhook)
         if p and w and p.latencies and w.latencies:
@@ -385,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=20.0, help="orders per second")
-    parser.add_argument("--modes", default="sqlite,postgres,polling", help=f"comma list of {', '.join(MODES)}")
+    parser.add_argument("--modes", default=",".join(MODES), help=f"comma list of {', '.join(MODES)}")
     parser.add_argument("--postgres", default=DEFAULT_PG, help="admin URL; a fresh database is made and dropped")
     parser.add_argument("--bound", type=float, default=180.0, help="seconds after the last order before one is lost")
     parser.add_argument("--keep", action="store_true", help="keep the folder (configs, daemon logs, SQLite files)")
