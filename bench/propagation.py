@@ -19,7 +19,10 @@ fresh store and daemons, measured in the same run:
   hub learns of them by its pull on the default `pull_seconds`; everything else as shipped.
 
 Before the orders, each mode waits until the seeded stock (set in one transaction before the daemons start) has
-reached every channel, so the daemons are warm and the outbox empty. Prints p50/p99/max and lost per mode and the
+reached every channel, so the daemons are warm and the outbox empty; the orders then start `--phase` seconds
+after the daemons' first pull, by default so that the next pull (every default `pull_seconds`, 60) falls in the
+middle of the stream: the webhook modes measure with a pull re-reading the orders beside them, and the polling
+waits spread over the interval instead of one end of it. Prints p50/p99/max and lost per mode and the
 ratio polling/webhook on the same backend. Exits 1 when an order did not reach every other channel within
 `--bound` seconds of the last order, or a daemon did not exit cleanly; missing the p99 target does not.
 
@@ -32,6 +35,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -50,6 +55,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from _common import free_port, fresh_postgres, percentile, stop, wait_answering, woo_webhook_headers
+from channelhub.config.models import Schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -192,6 +198,34 @@ class Outcome:
     waits: list[float] = field(default_factory=list)  # polling: due -> the start of the next pull
     work: list[float] = field(default_factory=list)  # polling: that pull's start -> every other channel
     failures: list[str] = field(default_factory=list)
+    cpu: str = ""  # how busy the machine was while the orders came, and who made it so
+
+
+def cpu_times(pids: list[int]) -> tuple[float, float, float, float]:
+    """(machine busy, machine total, these processes', this process's) CPU seconds so far, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    fields = [float(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    total = sum(fields[:8])
+    busy = total - fields[3] - fields[4]  # less idle and iowait
+    daemons = 0.0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            daemons += float(stat[11]) + float(stat[12])  # utime, stime
+        except (OSError, IndexError):
+            pass
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return busy / tick, total / tick, daemons / tick, own.ru_utime + own.ru_stime
+
+
+def cpu_summary(before: tuple[float, ...], after: tuple[float, ...], cores: int) -> str:
+    busy, total, daemons, bench = (a - b for a, b in zip(after, before, strict=True))
+    wall = total / cores
+    others = max(0.0, busy - daemons - bench)
+    return (
+        f"machine {busy / wall * 100:.0f}% of {cores} cores busy: daemons {daemons / wall * 100:.0f}%, "
+        f"bench {bench / wall * 100:.0f}%, everything else {others / wall * 100:.0f}%"
+    )
 
 
 def config_text(url: str, port: int, store_url: str, recorder_url: str) -> str:
@@ -255,6 +289,15 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def phase(args: argparse.Namespace) -> float:
+    """Seconds from the daemons' first pull to the first order: by default the stream is centred on the next
+    pull, so the webhook modes run with a pull (re-reading the orders so far) beside them, as in production, and
+    the polling waits spread over the whole interval rather than one end of it."""
+    if args.phase is not None:
+        return float(args.phase)
+    return max(0.0, Schedule().pull_seconds - args.orders / args.rate / 2)
+
+
 def run_mode(mode: str, args: argparse.Namespace, folder: Path) -> Outcome:
     backend, daemons, webhooks = MODES[mode]
     where = folder / mode
@@ -296,9 +339,15 @@ def run_mode(mode: str, args: argparse.Namespace, folder: Path) -> Outcome:
         wait_for(lambda: all(p["stock_quantity"] == INITIAL for p in store.products.values()), 120,
                  "the seeded stock at the store")  # fmt: skip
         recorder.expect(dict.fromkeys(skus, INITIAL - 1))
+        wait_for(lambda: bool(store.pulls), 60, "the daemons' first pull")
+        begin = store.pulls[0] + phase(args)
+        time.sleep(max(0.0, begin - time.monotonic()))
+        pids = [p.pid for p in processes]
+        before = cpu_times(pids)
         dues, outcome.answers, statuses = asyncio.run(place_orders(store, skus, ports if webhooks else [], args.rate))
         outcome.refused = sum(1 for s in statuses if s != 200)
         recorder.wait_complete(max(dues) + args.bound)
+        outcome.cpu = cpu_summary(before, cpu_times(pids), os.cpu_count() or 1)
         for sku, due in zip(skus, dues, strict=True):
             reached = recorder.reached_at(sku, INITIAL - 1)
             if reached is None:
@@ -412,6 +461,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default=",".join(MODES), help=f"comma list of {', '.join(MODES)}")
     parser.add_argument("--postgres", default=DEFAULT_PG, help="admin URL; a fresh database is made and dropped")
     parser.add_argument("--bound", type=float, default=180.0, help="seconds after the last order before one is lost")
+    parser.add_argument(
+        "--phase",
+        type=float,
+        default=None,
+        help="seconds from the first pull to the first order (default: the next pull falls mid-stream)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the folder (configs, daemon logs, SQLite files)")
     args = parser.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -425,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             print(f"{mode}: {args.orders} orders at {args.rate:g}/s ...", flush=True)
             outcomes.append(run_mode(mode, args, folder))
-            print(f"{mode}: done in {time.monotonic() - started:.0f} s", flush=True)
+            print(f"{mode}: done in {time.monotonic() - started:.0f} s; {outcomes[-1].cpu}", flush=True)
     finally:
         if args.keep:
             print(f"kept {folder}")

@@ -26,7 +26,7 @@ def test_the_bench_recorder_connector_keeps_the_contract() -> None:
 def test_small_propagation_run_reaches_every_other_channel() -> None:
     done = subprocess.run(
         [sys.executable, str(BENCH / "propagation.py"), "--orders", "20", "--rate", "20", "--modes", "sqlite",
-         "--bound", "60"],
+         "--phase", "0", "--bound", "60"],
         capture_output=True, text=True, check=False, timeout=150,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
