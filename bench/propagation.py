@@ -19,11 +19,13 @@ fresh store and daemons, measured in the same run:
   hub learns of them by its pull on the default `pull_seconds`; everything else as shipped.
 
 Before the orders, each mode waits until the seeded stock (set in one transaction before the daemons start) has
-reached every channel, so the daemons are warm and the outbox empty; the orders then start `--phase` seconds
-after the daemons' first pull, by default so that the next pull (every default `pull_seconds`, 60) falls in the
-middle of the stream: the webhook modes measure with a pull re-reading the orders beside them, and the polling
-waits spread over the interval instead of one end of it. Prints p50/p99/max and lost per mode and the
-ratio polling/webhook on the same backend. Exits 1 when an order did not reach every other channel within
+reached every channel, so the daemons are warm and the outbox empty. A webhook stream then starts `--phase`
+seconds after the daemons' first pull, by default so that the next one (every default `pull_seconds`, 60) falls
+in its middle: the webhooks are measured with a pull re-reading the orders beside them, as in production. A
+polling stream runs a whole number of pull intervals' worth of orders (`--orders` rounded up: 1,200 at 20/s), so
+its waits for the next pull spread evenly over the interval, as they do in steady production, whatever the
+phase; that wait is also printed apart from the hub's own work after the pull. Prints p50/p99/max and lost per
+mode and the ratio polling/webhook on the same backend. Exits 1 when an order did not reach every other channel within
 `--bound` seconds of the last order, or a daemon did not exit cleanly; missing the p99 target does not.
 
     python bench/propagation.py [--orders 1000] [--rate 20] [--modes sqlite,postgres,polling,polling-postgres]
@@ -223,8 +225,8 @@ def cpu_summary(before: tuple[float, ...], after: tuple[float, ...], cores: int)
     wall = total / cores
     others = max(0.0, busy - daemons - bench)
     return (
-        f"machine {busy / wall * 100:.0f}% of {cores} cores busy: daemons {daemons / wall * 100:.0f}%, "
-        f"bench {bench / wall * 100:.0f}%, everything else {others / wall * 100:.0f}%"
+        f"{busy / wall:.2f} of {cores} cores busy: daemons {daemons / wall:.2f}, bench {bench / wall:.2f}, "
+        f"the rest (PostgreSQL's backends, anything else on the machine) {others / wall:.2f}"
     )
 
 
@@ -289,20 +291,31 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
-def phase(args: argparse.Namespace) -> float:
-    """Seconds from the daemons' first pull to the first order: by default the stream is centred on the next
-    pull, so the webhook modes run with a pull (re-reading the orders so far) beside them, as in production, and
-    the polling waits spread over the whole interval rather than one end of it."""
+def order_count(args: argparse.Namespace, webhooks: bool) -> int:
+    """`--orders`, raised for the polling modes to a whole number of pull intervals' worth at `--rate` (1,200 at
+    20/s): then the waits for the next pull spread evenly over the interval whatever the phase, as they do in
+    steady production, instead of depending on where a shorter stream happened to fall."""
+    if webhooks:
+        return int(args.orders)
+    per_interval = max(1, round(args.rate * Schedule().pull_seconds))
+    return -(-int(args.orders) // per_interval) * per_interval
+
+
+def phase(args: argparse.Namespace, count: int, webhooks: bool) -> float:
+    """Seconds from the daemons' first pull to the first order. By default the webhook streams are centred on
+    the next pull, so a pull re-reading the orders so far runs beside the webhooks, as in production; the
+    polling streams (whole intervals: `order_count`) start at once."""
     if args.phase is not None:
         return float(args.phase)
-    return max(0.0, Schedule().pull_seconds - args.orders / args.rate / 2)
+    return max(0.0, Schedule().pull_seconds - count / args.rate / 2) if webhooks else 0.0
 
 
 def run_mode(mode: str, args: argparse.Namespace, folder: Path) -> Outcome:
     backend, daemons, webhooks = MODES[mode]
     where = folder / mode
     where.mkdir(parents=True)
-    skus = [f"PROP-{n:05d}" for n in range(args.orders)]
+    count = order_count(args, webhooks)
+    skus = [f"PROP-{n:05d}" for n in range(count)]
     store = BenchStore(consumer_key=KEY, consumer_secret=KEY_SECRET)
     for n, sku in enumerate(skus):
         store.add_product(10_000 + n, sku, stock=0)
@@ -312,7 +325,7 @@ def run_mode(mode: str, args: argparse.Namespace, folder: Path) -> Outcome:
     drop: Callable[[], None] | None = None
     processes: list[subprocess.Popen[bytes]] = []
     logs: list[Path] = []
-    outcome = Outcome(mode, args.orders)
+    outcome = Outcome(mode, count)
     try:
         if backend == "postgres":
             url, drop = fresh_postgres(args.postgres, "bench_propagation")
@@ -340,7 +353,7 @@ def run_mode(mode: str, args: argparse.Namespace, folder: Path) -> Outcome:
                  "the seeded stock at the store")  # fmt: skip
         recorder.expect(dict.fromkeys(skus, INITIAL - 1))
         wait_for(lambda: bool(store.pulls), 60, "the daemons' first pull")
-        begin = store.pulls[0] + phase(args)
+        begin = store.pulls[0] + phase(args, count, webhooks)
         time.sleep(max(0.0, begin - time.monotonic()))
         pids = [p.pid for p in processes]
         before = cpu_times(pids)
@@ -360,7 +373,7 @@ def run_mode(mode: str, args: argparse.Namespace, folder: Path) -> Outcome:
                         outcome.waits.append(found_by - due)
                         outcome.work.append(reached - found_by)
         if outcome.lost:
-            outcome.failures.append(f"{mode}: {outcome.lost} of {args.orders} orders never reached every channel")
+            outcome.failures.append(f"{mode}: {outcome.lost} of {count} orders never reached every channel")
     finally:
         for n, process in enumerate(processes):
             code = stop(process)
@@ -465,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
         "--phase",
         type=float,
         default=None,
-        help="seconds from the first pull to the first order (default: the next pull falls mid-stream)",
+        help="seconds from the first pull to the first order (default: webhooks, the next pull mid-stream; polling 0)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the folder (configs, daemon logs, SQLite files)")
     args = parser.parse_args(argv)
@@ -478,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for mode in modes:
             started = time.monotonic()
-            print(f"{mode}: {args.orders} orders at {args.rate:g}/s ...", flush=True)
+            print(f"{mode}: {order_count(args, MODES[mode][2])} orders at {args.rate:g}/s ...", flush=True)
             outcomes.append(run_mode(mode, args, folder))
             print(f"{mode}: done in {time.monotonic() - started:.0f} s; {outcomes[-1].cpu}", flush=True)
     finally:
