@@ -200,6 +200,7 @@ class Outcome:
     waits: list[float] = field(default_factory=list)  # polling: due -> the start of the next pull
     work: list[float] = field(default_factory=list)  # polling: that pull's start -> every other channel
     failures: list[str] = field(default_factory=list)
+    hub: str = ""  # what the hub stored, read after the run
     skipped: str = ""  # why the mode did not run (no PostgreSQL server)
     cpu: str = ""  # how busy the machine was while the orders came, and who made it so
 
@@ -282,6 +283,44 @@ def seed(config: Path, skus: list[str]) -> None:
             settle(session, hub.policies, touched=change.skus, freed=change.freed, cause="stock", at=datetime.now(UTC))
     finally:
         hub.close()
+
+
+def hub_check(url: str, count: int, webhooks: bool) -> tuple[str, list[str]]:
+    """What the hub made of the orders, read after the daemons stopped: (a line to print, correctness failures).
+    Every order must be stored once and confirmed, nothing quarantined, no delivery left waiting."""
+    from sqlalchemy import func, select
+
+    from channelhub.store import open_database
+    from channelhub.store.tables import DELIVERIES, INBOX, OrderEventRow, OrderRow
+
+    db = open_database(url, migrate=False)
+    try:
+        with db.transaction() as session:
+            states = dict(session.execute(select(OrderRow.state, func.count()).group_by(OrderRow.state)).all())
+            inbox = dict(session.execute(select(INBOX.c.status, func.count()).group_by(INBOX.c.status)).all())
+            deliveries = dict(
+                session.execute(select(DELIVERIES.c.status, func.count()).group_by(DELIVERIES.c.status)).all()
+            )
+            by_pull = session.scalar(
+                select(func.count())
+                .select_from(OrderEventRow)
+                .where(OrderEventRow.from_state.is_(None), OrderEventRow.source != "woo:webhook")
+            )
+    finally:
+        db.dispose()
+    orders = sum(states.values())
+    line = (
+        f"hub: {orders} orders {dict(sorted(states.items()))}, inbox {dict(sorted(inbox.items()))}, "
+        f"deliveries {dict(sorted(deliveries.items()))}, first found by a pull {by_pull}"
+    )
+    failures = []
+    if orders != count or states.get("confirmed", 0) != count:
+        failures.append(f"{count} orders sent, the hub holds {orders} ({states})")
+    if inbox.get("quarantined") or deliveries.get("quarantined"):
+        failures.append(f"valid orders quarantined: inbox {inbox}, deliveries {deliveries}")
+    if webhooks and (deliveries.get("received") or sum(deliveries.values()) != count):
+        failures.append(f"{count} webhooks sent, deliveries {deliveries}")
+    return line, failures
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -383,6 +422,9 @@ def run_mode(mode: str, args: argparse.Namespace, folder: Path) -> Outcome:
             code = stop(process)
             if code != 0:
                 outcome.failures.append(f"{mode}: daemon {n} exited with {code}")
+        if outcome.latencies or outcome.lost:  # the orders were sent: see what the hub made of them
+            outcome.hub, failures = hub_check(url, count, webhooks)
+            outcome.failures += [f"{mode}: {failure}" for failure in failures]
         store_server.shutdown()
         store_server.server_close()
         recorder.close()
@@ -502,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{mode}: skipped (no PostgreSQL: {outcome.skipped})", flush=True)
                 continue
             outcomes.append(outcome)
-            print(f"{mode}: done in {time.monotonic() - started:.0f} s; {outcome.cpu}", flush=True)
+            print(f"{mode}: done in {time.monotonic() - started:.0f} s; {outcome.cpu}\n  {outcome.hub}", flush=True)
     finally:
         if args.keep:
             print(f"kept {folder}")
