@@ -25,11 +25,13 @@ in its middle: the webhooks are measured with a pull re-reading the orders besid
 polling stream runs a whole number of pull intervals' worth of orders (`--orders` rounded up: 1,200 at 20/s), so
 its waits for the next pull spread evenly over the interval, as they do in steady production, whatever the
 phase; that wait is also printed apart from the hub's own work after the pull. Prints p50/p99/max and lost per
-mode and the ratio polling/webhook on the same backend. Exits 1 when an order did not reach every other channel within
-`--bound` seconds of the last order, or a daemon did not exit cleanly; missing the p99 target does not.
+mode and the ratio polling/webhook on the same backend. After each mode the database is read back. Exits 1 when
+an order did not reach every other channel within `--bound` seconds of the last order, the read-back finds an
+order missing, unconfirmed or quarantined or a delivery unapplied, or a daemon did not exit cleanly; missing the
+p99 target does not.
 
     python bench/propagation.py [--orders 1000] [--rate 20] [--modes sqlite,postgres,polling,polling-postgres]
-                                [--postgres ADMIN_URL] [--bound 180] [--keep]
+                                [--postgres ADMIN_URL] [--phase S] [--bound 180] [--keep]
 """
 
 from __future__ import annotations
@@ -197,7 +199,7 @@ class Outcome:
     lost: int = 0
     answers: list[float] = field(default_factory=list)  # webhook POST -> its answer, seconds
     refused: int = 0  # webhook answers other than 200
-    waits: list[float] = field(default_factory=list)  # polling: due -> the start of the next pull
+    waits: list[float] = field(default_factory=list)  # polling: due -> the start of the pull that found it
     work: list[float] = field(default_factory=list)  # polling: that pull's start -> every other channel
     failures: list[str] = field(default_factory=list)
     hub: str = ""  # what the hub stored, read after the run
