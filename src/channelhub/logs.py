@@ -25,6 +25,10 @@ QUIET_LOGGERS = {
     "paramiko": logging.WARNING,
     "alembic": logging.WARNING,
     "uvicorn": logging.WARNING,
+    # A line per request with the full URL: noise at INFO, and a plugin that puts a key in a query string
+    # would leak it there (redaction masks only the secrets it was told of).
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
 }
 
 _HANDLER_NAME = "channelhub"

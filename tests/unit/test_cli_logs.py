@@ -73,3 +73,12 @@ def test_a_secret_is_masked_in_its_url_encoded_forms_too() -> None:
     register_secrets([secret])
     for form in (secret, quote(secret, safe=""), quote_plus(secret)):
         assert scrub(f"GET /orders?consumer_secret={form}&page=2") == "GET /orders?consumer_secret=***&page=2"
+
+
+def test_http_clients_do_not_log_every_request_at_info(restore_logging: None) -> None:
+    """httpx logs each request with its full URL at INFO; the hub's INFO log must not carry them."""
+    out = io.StringIO()
+    configure_logging(level="INFO", stream=out)
+    logging.getLogger("httpx").info('HTTP Request: GET https://shop.example/orders?consumer_key=ck_1 "200 OK"')
+    logging.getLogger("httpx").warning("a retry")
+    assert "consumer_key" not in out.getvalue() and "a retry" in out.getvalue()
