@@ -106,7 +106,10 @@ class Applier:
             return
         for channel, report in reports.items():
             applied, quarantined = getattr(report, "applied", 0), getattr(report, "quarantined", 0)
-            if applied or quarantined:
-                log.info("webhook deliveries applied", channel=channel, applied=applied, quarantined=quarantined)
+            # A line a pass is a line a delivery under load: debug; a quarantine is for the operator to see.
+            if quarantined:
+                log.warning("webhook deliveries quarantined", channel=channel, applied=applied, quarantined=quarantined)
+            elif applied:
+                log.debug("webhook deliveries applied", channel=channel, applied=applied)
             if applied + quarantined >= BATCH:  # not "waiting": those wait for the channel, not for us
                 self._woken.set()
