@@ -258,7 +258,10 @@ def apply_guarded(
         report.applied += len(orders)
         return applied
     except REFUSALS as exc:
-        log.warning("the database refused a slice of orders; applying them one by one", error=scrub(str(exc)))
+        if ORDER_KEY_CONSTRAINT in str(exc):  # another daemon (its pull, its applier) stored one first: a race
+            log.info("another writer stored some of these orders first; applying them one by one")
+        else:
+            log.warning("the database refused a slice of orders; applying them one by one", error=scrub(str(exc)))
     applied = ApplyReport()
     for order, verdict in mapped:
         try:
@@ -292,6 +295,9 @@ def _driver_refusals() -> tuple[type[BaseException], ...]:
 
 
 REFUSALS = _driver_refusals()
+# The unique (channel, external_id) of orders: refused when two daemons insert the same new order at once (one's
+# pull, the other's webhook applier). Applied one by one, the later sees the earlier's row and updates it.
+ORDER_KEY_CONSTRAINT = "uq_orders_channel_external_id"
 
 
 def _log_conflicts(channel: str, conflicts: list[str]) -> None:
