@@ -101,5 +101,5 @@ class RateLimiter:
             self.in_flight = max(self.in_flight - 1, 0)
 
     def _fresh_window(self) -> None:
-        self.remaining = self.limit - self.in_flight
-        self.reset_at = None
+        # Requests still in flight were counted in the window they were sent in, not in this one.
+        self.remaining, self.in_flight, self.reset_at = self.limit, 0, None

@@ -24,8 +24,8 @@ def parse_time(value: str) -> datetime:
         text = text[:-1] + "+00:00"
     head, dot, rest = text.partition(".")
     if dot:  # .NET writes 7 fractional digits; keep 6, and any offset after them
-        digits = "".join(c for c in rest if c.isdigit())
-        offset = rest[len(digits) :]
+        count = next((i for i, c in enumerate(rest) if not c.isdigit()), len(rest))
+        digits, offset = rest[:count], rest[count:]
         text = f"{head}.{digits[:6].ljust(6, '0')}{offset}"
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
