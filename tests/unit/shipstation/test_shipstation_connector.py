@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 from channelhub_connectors.shipstation.reading import PROVIDER_ORDERS, SHIPMENTS
+from ss_helpers import NOW, Build
 
 from channelhub.errors import Fatal, RateLimited, Skippable
 from channelhub.ports import CancellationRequest, PullRequest
-from conftest import NOW, Build
 from doubles.shipstation import samples
 
 LABELLED = datetime(2024, 6, 1, 16, 0, tzinfo=UTC)

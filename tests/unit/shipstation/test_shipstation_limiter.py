@@ -7,9 +7,9 @@ import threading
 
 import pytest
 from channelhub_connectors.shipstation.limiter import RateLimiter
+from ss_helpers import FakeClock
 
 from channelhub.errors import RateLimited
-from conftest import FakeClock
 
 
 def headers(remaining: int, reset: float, limit: int = 40) -> dict[str, str]:

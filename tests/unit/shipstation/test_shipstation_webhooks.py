@@ -11,10 +11,10 @@ import httpx
 import pytest
 from channelhub_connectors.shipstation.connector import ShipStationConnector
 from channelhub_connectors.shipstation.webhooks import with_items
+from ss_helpers import SETTINGS, URL_SECRET, Build
 
 from channelhub.errors import Skippable
 from channelhub.ports import ConnectorContext
-from conftest import SETTINGS, URL_SECRET, Build
 from doubles.shipstation import samples
 
 LABELLED = datetime(2024, 6, 1, 16, 0, tzinfo=UTC)
