@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
+from channelhub_connectors.shipstation.connector import ShipStationConnector
 from channelhub_connectors.shipstation.reading import PROVIDER_ORDERS, SHIPMENTS
-from ss_helpers import NOW, Build
+from ss_helpers import KEY, NOW, SECRET, SETTINGS, Build
 
 from channelhub.errors import Fatal, RateLimited, Skippable
-from channelhub.ports import CancellationRequest, PullRequest
+from channelhub.ports import CancellationRequest, ConnectorContext, PullRequest
 from doubles.shipstation import samples
 
 LABELLED = datetime(2024, 6, 1, 16, 0, tzinfo=UTC)
@@ -159,3 +161,30 @@ def test_forty_requests_a_minute_hold_with_no_429(build: Build) -> None:
         connector.push_fulfillment_order(samples.request(2000 + n))
     assert [q for q in fake.log if q[3] == 429] == []
     assert len(fake.log) == 60 and len(clock.sleeps) == 1
+
+
+def test_an_international_order_reaches_shipstation_with_its_customs(build: Build) -> None:
+    connector, fake, _ = build()
+    connector.push_fulfillment_order(samples.request(4004, international=True))
+    stored = fake.orders["shop:4004"]
+    assert stored["shipTo"]["country"] == "CA"
+    assert [(i["harmonizedTariffCode"], i["value"]) for i in stored["internationalOptions"]["customsItems"]] == [
+        ("610910", Decimal("19.90")),
+        ("691200", Decimal("0.10")),
+    ]
+
+
+def test_one_limiter_per_connector_shared_by_every_call() -> None:
+
+    one = ShipStationConnector(SETTINGS, ConnectorContext(channel="a"))
+    two = ShipStationConnector(SETTINGS, ConnectorContext(channel="b"))
+    assert one.client.limiter is one.limiter and one.limiter is not two.limiter
+
+
+def test_an_answer_echoing_the_credentials_is_redacted() -> None:
+
+    echo = httpx.MockTransport(lambda r: httpx.Response(400, json={"Message": f"bad key {KEY} / {SECRET} ?k={KEY}"}))
+    connector = ShipStationConnector(SETTINGS, ConnectorContext(channel="s", transport=httpx.Client(transport=echo)))
+    with pytest.raises(Skippable) as caught:
+        connector.push_fulfillment_order(samples.request(1001))
+    assert KEY not in str(caught.value) and SECRET not in str(caught.value) and "<redacted>" in str(caught.value)
