@@ -195,7 +195,7 @@ def test_missing_folders_are_skipped(tmp_path: Path) -> None:
     assert registry.kinds == {} and registry.problems == []
 
 
-@pytest.mark.parametrize("kind", ["marketplace", "shopify", "woocommerce", "easypost"])
+@pytest.mark.parametrize("kind", ["marketplace", "shopify", "woocommerce", "easypost", "shipstation"])
 def test_each_builtin_connector_loads_through_its_entry_point(kind: str) -> None:
     # No skip when one is missing or broken: the built-in connectors ship with the hub, so that is a failure.
     registry = discover([], entry_points=True)
