@@ -294,7 +294,9 @@ class Connector:
     create_tracker(request) -> TrackingUpdate
         Start following a parcel; the answer is the tracker's first report. Safe to repeat.
     verify_webhook(headers, raw_body) -> bool
-        Check the signature in constant time.
+        Check the signature in constant time. `headers` are the request's, case-insensitive, plus
+        `X-Channelhub-Query`, the receiver URL's raw query string, set by the hub (never taken from the caller),
+        for a channel that signs nothing and authenticates by a secret in the URL it was given.
     read_webhook(headers, raw_body) -> WebhookDelivery
         What a receiver learns from a verified delivery without any I/O, before it answers: its topic, delivery
         id, whether the hub takes that topic, and the headers `parse_webhook` will need (never a signature).

@@ -58,6 +58,10 @@ class ReceiptLike(Protocol):
 Receiver = Callable[[Hub, str, Mapping[str, str], bytes], ReceiptLike]  # services.webhooks.receive
 
 
+QUERY_HEADER = "x-channelhub-query"
+PSEUDO_HEADERS = (QUERY_HEADER, "x-channelhub-url-secret")  # names the hub sets; never taken from the caller
+
+
 class BodyTooLarge(Exception):
     """The request's body passed the cap."""
 
@@ -74,6 +78,18 @@ async def read_capped_body(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise BodyTooLarge
     return bytes(body)
+
+
+def delivery_headers(request: Request) -> Mapping[str, str]:
+    """The headers a connector sees of a webhook request: the request's own, case-insensitive, less any the
+    caller sent under the hub's pseudo-header names, plus `X-Channelhub-Query`, the raw query string, for a
+    channel that authenticates by a secret its receiver URL carries (ShipStation signs nothing)."""
+    headers = request.headers.mutablecopy()
+    for name in PSEUDO_HEADERS:
+        del headers[name]
+    if request.url.query:
+        headers[QUERY_HEADER] = request.url.query
+    return headers
 
 
 def create_app(
@@ -99,7 +115,7 @@ def create_app(
             telemetry.webhook_answered(channel, "too_large", hub.channels)
             return JSONResponse({"outcome": "too_large"}, status_code=413, headers={"Connection": "close"})
         try:
-            receipt = await run_in_threadpool(receive, hub, channel, request.headers, body)
+            receipt = await run_in_threadpool(receive, hub, channel, delivery_headers(request), body)
         except Exception as exc:  # a bug: the channel redelivers on a 5xx, and the log says why
             log.error("webhook failed", channel=channel, error=scrub(f"{type(exc).__name__}: {exc}"), exc_info=True)
             telemetry.webhook_answered(channel, "error", hub.channels)

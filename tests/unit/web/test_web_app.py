@@ -75,6 +75,22 @@ def test_a_webhook_is_handed_to_the_receiver_in_a_worker_thread(serve: Callable[
     assert served.applier.wait_for_pass(passes, timeout=30), "a stored delivery wakes the applier"
 
 
+def test_the_query_string_reaches_the_connector_as_a_pseudo_header_a_caller_cannot_forge(
+    serve: Callable[..., Served],
+) -> None:
+    """An unsigned channel (ShipStation) authenticates by a secret in its receiver URL: the app hands the query
+    string over as X-Channelhub-Query, and drops whatever a caller sent under the hub's pseudo-header names."""
+    served = serve()
+    forged = {"X-Channelhub-Url-Secret": "guess", "X-Channelhub-Query": "secret=guess", "X-Topic": "t"}
+    with served.client() as client:
+        client.post("/webhooks/files?secret=s3cret-in-url", content=b"{}", headers={"X-Topic": "t"})
+        client.post("/webhooks/files", content=b"{}", headers=forged)
+    (_, with_query, _), (_, forging, _) = served.receiver.calls
+    assert with_query["x-channelhub-query"] == "secret=s3cret-in-url"
+    assert "x-channelhub-query" not in forging and "x-channelhub-url-secret" not in forging
+    assert forging["x-topic"] == "t"
+
+
 def test_the_receipt_is_the_answer(serve: Callable[..., Served]) -> None:
     served = serve()
     with served.client() as client:
