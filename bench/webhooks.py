@@ -19,18 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
-import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -38,6 +32,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from _common import free_port, fresh_postgres, percentile, stop, wait_answering, woo_webhook_headers  # noqa: E402
 from doubles.woocommerce.orders import make_order  # noqa: E402
 
 SECRET = "bench-webhook-secret"
@@ -63,12 +58,6 @@ FLOOR_APP = textwrap.dedent(
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
     """
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def config(url: str, port: int) -> str:
@@ -98,39 +87,7 @@ def config(url: str, port: int) -> str:
 
 def signed(oid: int) -> tuple[dict[str, str], bytes]:
     body = json.dumps(make_order(oid, lines=[{"sku": "MUG", "product_id": 1}])).encode()
-    signature = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
-    headers = {
-        "Content-Type": "application/json",
-        "X-WC-Webhook-Topic": "order.created",
-        "X-WC-Webhook-Resource": "order",
-        "X-WC-Webhook-Event": "created",
-        "X-WC-Webhook-Delivery-ID": f"bench-{oid}",
-        "X-WC-Webhook-Signature": signature,
-    }
-    return headers, body
-
-
-def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited with {process.returncode} before it answered")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"nothing answered on port {port} within {timeout:.0f}s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    return woo_webhook_headers(SECRET, body, f"bench-{oid}"), body
 
 
 def load(port: int, rate: float, seconds: float, first_id: int) -> tuple[list[float], list[int]]:
@@ -164,11 +121,6 @@ async def _load(port: int, rate: float, seconds: float, first_id: int) -> tuple[
     return latencies, statuses
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def stored_deliveries(url: str) -> int:
     from sqlalchemy import func, select
 
@@ -183,23 +135,6 @@ def stored_deliveries(url: str) -> int:
         db.dispose()
 
 
-def fresh_postgres(url: str) -> tuple[str, object]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"bench_webhooks_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(url).set(database=name).render_as_string(hide_password=False), drop
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=200.0)
@@ -212,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
     drop = None
     if args.postgres:
-        url, drop = fresh_postgres(args.postgres)
+        url, drop = fresh_postgres(args.postgres, "bench_webhooks")
     else:
         url = f"sqlite:///{folder / 'hub.db'}"
     hub_port, floor_port = free_port(), free_port()
@@ -225,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     failures: list[str] = []
     try:
-        wait_healthy(hub_port, hub)
-        wait_healthy(floor_port, floor)
+        wait_answering(hub_port, hub)
+        wait_answering(floor_port, floor)
         load(hub_port, 50, 1, first_id=1_000_000)  # warm both (imports, connections)
         load(floor_port, 50, 1, first_id=1_000_000)
         floor_a, _ = load(floor_port, args.rate, args.seconds, first_id=1)
@@ -241,12 +176,13 @@ def main(argv: list[str] | None = None) -> int:
             failures.append(f"{stored} deliveries stored for {sent} sent")
         backend = "postgresql" if args.postgres else "sqlite"
         print(f"webhook answers ({backend}), {sent} signed deliveries at {args.rate:.0f}/s:")
-        print(f"  hub:   p50 {pct(hub_lat, 0.5):.1f} ms  p99 {pct(hub_lat, 0.99):.1f} ms  "
+        print(f"  hub:   p50 {percentile(hub_lat, 0.5):.1f} ms  p99 {percentile(hub_lat, 0.99):.1f} ms  "
               f"max {max(hub_lat):.1f} ms")  # fmt: skip
-        print(f"  floor: p50 {pct(floor_lat, 0.5):.1f} ms  p99 {pct(floor_lat, 0.99):.1f} ms (bare ASGI app)")
-        print(f"  ratio hub/floor: p50 {pct(hub_lat, 0.5) / pct(floor_lat, 0.5):.2f}  "
-              f"p99 {pct(hub_lat, 0.99) / pct(floor_lat, 0.99):.2f}")  # fmt: skip
-        met = "met" if pct(hub_lat, 0.99) < TARGET_P99_MS else "NOT met"
+        floor_p50, floor_p99 = percentile(floor_lat, 0.5), percentile(floor_lat, 0.99)
+        print(f"  floor: p50 {floor_p50:.1f} ms  p99 {floor_p99:.1f} ms (bare ASGI app)")
+        print(f"  ratio hub/floor: p50 {percentile(hub_lat, 0.5) / percentile(floor_lat, 0.5):.2f}  "
+              f"p99 {percentile(hub_lat, 0.99) / percentile(floor_lat, 0.99):.2f}")  # fmt: skip
+        met = "met" if percentile(hub_lat, 0.99) < TARGET_P99_MS else "NOT met"
         print(f"  target p99 < {TARGET_P99_MS:.0f} ms: {met}")
         if not args.no_capacity:
             capacity(hub_port, first_id=10_000_000)
@@ -267,7 +203,7 @@ def capacity(port: int, first_id: int) -> None:
     while rate <= 3200:
         latencies, statuses = load(port, rate, 5.0, first_id=first_id)
         first_id += len(statuses)
-        p99 = pct(latencies, 0.99)
+        p99 = percentile(latencies, 0.99)
         ok = p99 <= CAPACITY_P99_MS and all(s == 200 for s in statuses)
         print(f"  capacity step {rate:.0f}/s: p99 {p99:.1f} ms, median {statistics.median(latencies):.1f} ms"
               f"{'' if ok else ' (over)'}")  # fmt: skip
