@@ -23,7 +23,7 @@ Every other route needs the token (`channelhub.web.auth`; the dashboard's sessio
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -92,18 +92,9 @@ def delivery_headers(request: Request) -> Mapping[str, str]:
     return headers
 
 
-def create_app(
-    hub: Hub,
-    *,
-    receiver: Receiver | None = None,
-    applier: Applier | None = None,
-    scheduler_running: Callable[[], bool] | None = None,
-) -> Starlette:
-    """The app for `hub`. `receiver` stands in for `services.webhooks.receive` (tests); `applier` defaults to
-    one on `hub`, started and stopped with the app's lifespan; `scheduler_running` is told by the daemon (None
-    where this process runs no scheduler: `channelhub serve`)."""
-    receive: Receiver = receiver or receive_delivery
-    the_applier = applier if applier is not None else Applier(hub)
+def webhook_endpoint(hub: Hub, receive: Receiver, applier: Applier) -> Callable[[Request], Awaitable[Response]]:
+    """`POST /webhooks/{channel}`: the body read under the cap (413), the delivery handed to `receive` in a
+    worker thread, its Receipt the answer; a stored delivery wakes `applier`. Every answer is counted."""
     limit = hub.config.http.max_body_bytes
 
     async def webhook(request: Request) -> Response:
@@ -122,10 +113,26 @@ def create_app(
             return JSONResponse({"outcome": "error"}, status_code=500)
         telemetry.webhook_answered(channel, receipt.outcome, hub.channels)
         if receipt.outcome == "stored":
-            the_applier.wake()
+            applier.wake()
         # The service logs what it refuses (a bad signature, a database away); one line per request is debug.
         log.debug("webhook answered", channel=channel, status=receipt.status, outcome=receipt.outcome)
         return JSONResponse({"outcome": receipt.outcome}, status_code=receipt.status)
+
+    return webhook
+
+
+def create_app(
+    hub: Hub,
+    *,
+    receiver: Receiver | None = None,
+    applier: Applier | None = None,
+    scheduler_running: Callable[[], bool] | None = None,
+) -> Starlette:
+    """The app for `hub`. `receiver` stands in for `services.webhooks.receive` (tests); `applier` defaults to
+    one on `hub`, started and stopped with the app's lifespan; `scheduler_running` is told by the daemon (None
+    where this process runs no scheduler: `channelhub serve`)."""
+    the_applier = applier if applier is not None else Applier(hub)
+    webhook = webhook_endpoint(hub, receiver or receive_delivery, the_applier)
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
