@@ -297,3 +297,11 @@ def test_the_shipped_example_config_loads_and_so_does_its_sftp_channel(
     monkeypatch.setenv("AMAZON_SFTP_PASSWORD", "example-password")
     amazon_de = load_config(path).channel("amazon-de")
     assert amazon_de.connector_config.password.get_secret_value() == "example-password"  # type: ignore[attr-defined]
+
+
+def test_the_shop_country_is_an_iso_code_and_off_by_default(hub_dir: Path) -> None:
+    assert load_config(write(hub_dir, "")).shop.country is None
+    assert load_config(write(hub_dir, '[shop]\ncountry = "de"\n')).shop.country == "DE"
+    path = write(hub_dir, '[shop]\ncountry = "XX"\n')
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{path}: shop.country:") and "unknown ISO 3166-1 alpha-2 country code: 'XX'" in problem

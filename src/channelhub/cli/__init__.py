@@ -2,11 +2,11 @@
 
 Modules: `app` (the application and global options), `common` (opening the hub, errors, redacted output), and one
 module per command group: `ops` (run, sync, status, inspect, config, db, demo), `orders` (orders, ship, cancel),
-`stock`, `outbox` (outbox, quarantine), `webhooks` (the channel's webhook subscriptions), `serve` (the HTTP app
-alone). Commands parse, call `channelhub.services` and print.
+`stock`, `skus` (SKU master data), `outbox` (outbox, quarantine), `webhooks` (the channel's webhook
+subscriptions), `serve` (the HTTP app alone). Commands parse, call `channelhub.services` and print.
 """
 
-from channelhub.cli import ops, orders, outbox, serve, stock, webhooks  # noqa: F401  (registers the commands)
+from channelhub.cli import ops, orders, outbox, serve, skus, stock, webhooks  # noqa: F401  (registers the commands)
 from channelhub.cli.app import app
 
 __all__ = ["app"]

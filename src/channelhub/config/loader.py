@@ -72,6 +72,7 @@ def load_config(path: Path, *, registry: Registry | None = None) -> HubConfig:
         sync=top.sync,
         log=top.log,
         http=top.http,
+        shop=top.shop,
         locations=tuple(top.locations),
         channels=tuple(channels),
     )

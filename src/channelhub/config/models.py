@@ -23,6 +23,7 @@ from pydantic import (
 
 from channelhub.errors import ConfigError
 from channelhub.model.limits import DEFAULT_MAX_LINE_QUANTITY, MAX_QUANTITY
+from channelhub.model.orders import ISO_3166_ALPHA2
 from channelhub.model.stock import BufferRules
 from channelhub.plugins import Registry
 from channelhub.ports import Capability, Connector
@@ -168,6 +169,24 @@ class HttpSettings(_Strict):
         return parse_listen(self.listen)[1]
 
 
+class ShopSettings(_Strict):
+    """`[shop]`: facts about the shop itself. `country` (ISO 3166-1 alpha-2) is where parcels leave from: an
+    order shipping elsewhere is international and needs customs data for its SKUs. None (the default) turns the
+    international checks off."""
+
+    country: str | None = None
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        upper = value.strip().upper()
+        if upper not in ISO_3166_ALPHA2:
+            raise ValueError(f'unknown ISO 3166-1 alpha-2 country code: {value[:10]!r} (e.g. "DE", "US")')
+        return upper
+
+
 class Location(_Strict):
     """`[[locations]]`: a stock location; a lower `priority` is picked first."""
 
@@ -250,6 +269,7 @@ class HubConfig(BaseModel):
     sync: SyncSettings = SyncSettings()
     log: LogSettings = LogSettings()
     http: HttpSettings = HttpSettings()
+    shop: ShopSettings = ShopSettings()
     locations: tuple[Location, ...] = ()
     channels: tuple[ChannelConfig, ...] = ()
 
@@ -306,6 +326,7 @@ class ConfigFile(_Strict):
     sync: SyncSettings = SyncSettings()
     log: LogSettings = LogSettings()
     http: HttpSettings = HttpSettings()
+    shop: ShopSettings = ShopSettings()
     locations: list[Location] = Field(default_factory=list)
     channels: list[dict[str, Any]] = Field(default_factory=list)
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (a test checks it is Alembic's head): knowing it, a start on a
 # current database reads one row instead of loading Alembic.
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _MIGRATION_LOCK = "channelhub:migrations"
 

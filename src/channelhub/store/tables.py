@@ -246,6 +246,13 @@ class SkuRow(Base):
     sku: Mapped[str] = mapped_column(String(200), primary_key=True)
     title: Mapped[str] = mapped_column(Text, default="")
     safety_stock: Mapped[int] = mapped_column(Integer, default=0)
+    # Master data for customs (0007), all optional: None until `channelhub sku import` sets it.
+    hs_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    origin_country: Mapped[str | None] = mapped_column(String(2), nullable=True)  # ISO 3166-1 alpha-2
+    customs_description: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    declared_value: Mapped[str | None] = mapped_column(String(40), nullable=True)  # Decimal as text, per unit
+    declared_currency: Mapped[str | None] = mapped_column(String(3), nullable=True)  # ISO 4217
+    weight_grams: Mapped[int | None] = mapped_column(Integer, nullable=True)  # per unit
 
 
 class LocationRow(Base):
