@@ -8,13 +8,12 @@ import typer
 
 from channelhub.cli.app import app
 from channelhub.cli.common import console, err_console, fail, handle_errors, open_hub
+from channelhub.services.views import OUTBOX_STATUSES
 
 outbox_app = typer.Typer(help="Outbound writes: list them, retry dead ones.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Payloads that did not map: see why, replay after a fix.", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(quarantine_app, name="quarantine")
-
-OUTBOX_STATUSES = ("pending", "inflight", "done", "dead", "superseded", "skipped")
 
 
 @outbox_app.command("list")

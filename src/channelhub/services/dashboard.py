@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from channelhub.model.lifecycle import OrderState
 from channelhub.runtime import Hub
+from channelhub.services.metrics import OPEN_STATUSES
 from channelhub.services.views import OrderDetail
 from channelhub.stock.sellable import sellable_by_channel
 from channelhub.store.sql import dialect_name
@@ -34,9 +35,8 @@ from channelhub.store.tables import (
     OrderRow,
     OutboxRow,
 )
-from channelhub.sync.transitions import HOLD_CHANNEL, HOLD_MAPPING, HOLD_PAYMENT, HOLD_STOCK
+from channelhub.sync.transitions import HOLD_KINDS as HOLD_KINDS  # re-exported: the pages filter by it
 
-HOLD_KINDS = (HOLD_STOCK, HOLD_PAYMENT, HOLD_MAPPING, HOLD_CHANNEL)
 ORDER_STATES = tuple(s.value for s in OrderState)
 CHART_HOURS = 48
 STOCK_ROWS = 500  # SKUs on one /stock page; a search narrows them
@@ -61,8 +61,11 @@ def counts(session: Session) -> Counts:
             select(ORDERS.c.hold_kind, func.count()).where(ORDERS.c.state == "on_hold").group_by(ORDERS.c.hold_kind)
         )
     }
+    # Only the open rows: done, superseded and skipped are history that grows for ever.
     by_status: dict[str, int] = dict(
-        session.execute(select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status)).all()
+        session.execute(
+            select(OUTBOX.c.status, func.count()).where(OUTBOX.c.status.in_(OPEN_STATUSES)).group_by(OUTBOX.c.status)
+        ).all()
     )
     return Counts(
         orders=int(session.scalar(select(func.count()).select_from(ORDERS)) or 0),
@@ -74,6 +77,11 @@ def counts(session: Session) -> Counts:
         ),
         held_by_kind=held_by_kind,
     )
+
+
+def dead_writes(session: Session) -> int:
+    """Outbound writes that went dead (waiting for a retry)."""
+    return int(session.scalar(select(func.count()).select_from(OUTBOX).where(OUTBOX.c.status == "dead")) or 0)
 
 
 @dataclass(frozen=True)

@@ -20,19 +20,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from channelhub.model.lifecycle import OrderState
 from channelhub.runtime import Hub
+from channelhub.services.views import _count_by
 from channelhub.store.tables import DELIVERIES, INBOX, ORDERS, OUTBOX, STATE
 from channelhub.sync.deliveries import RECEIVED
-from channelhub.sync.transitions import HOLD_CHANNEL, HOLD_MAPPING, HOLD_PAYMENT, HOLD_STOCK
+from channelhub.sync.transitions import HOLD_KINDS
 
 # The outbox statuses still to be acted on; the others are history. Dead rows wait for an operator.
 OPEN_STATUSES = ("pending", "inflight", "dead")
 WAITING_STATUSES = ("pending", "inflight")
-HOLD_KINDS = (HOLD_STOCK, HOLD_PAYMENT, HOLD_CHANNEL, HOLD_MAPPING)
 OTHER_HOLD = "other"  # a hold kind this version does not know (an older hub's rows: hold_kind "")
 
 
@@ -88,8 +88,8 @@ def snapshot(hub: Hub, *, now: datetime | None = None) -> MetricsSnapshot:
             oldest_waiting=oldest,
             orders=orders,
             holds=holds,
-            quarantined=_per_channel(session, INBOX, INBOX.c.status == "quarantined"),
-            webhooks_waiting=_per_channel(session, DELIVERIES, DELIVERIES.c.status == RECEIVED),
+            quarantined=_count_by(session, INBOX.c.channel, INBOX.c.status == "quarantined"),
+            webhooks_waiting=_count_by(session, DELIVERIES.c.channel, DELIVERIES.c.status == RECEIVED),
         )
 
 
@@ -132,8 +132,3 @@ def _outbox(session: Session) -> tuple[dict[tuple[str, str, str], int], dict[tup
             key = (channel, kind)
             oldest[key] = min(first, oldest.get(key, first))
     return depth, oldest
-
-
-def _per_channel(session: Session, table: Table, where: ColumnElement[bool]) -> dict[str, int]:
-    rows = session.execute(select(table.c.channel, func.count()).where(where).group_by(table.c.channel))
-    return {channel: count for channel, count in rows}

@@ -57,14 +57,19 @@ class ChannelStatus:
         return ((now or datetime.now(UTC)) - self.last_ok).total_seconds()
 
 
+# Every status an outbox row can have, in the order a person reads them (the CLI's --status, the dashboard's filter).
+OUTBOX_STATUSES = ("pending", "inflight", "done", "dead", "superseded", "skipped")
+
+
 def _count_by(session: Session, column: Any, *where: Any) -> dict[str, int]:
     rows = session.execute(select(column, func.count()).where(*where).group_by(column)).all()
     return {key: count for key, count in rows}
 
 
 def channel_statuses(hub: Hub) -> list[ChannelStatus]:
-    """One row per configured channel, from what the database says about it."""
-    with hub.db.transaction() as session:
+    """One row per configured channel, from what the database says about it (a read-only snapshot: a status,
+    a /readyz or a dashboard page never queues behind the writers, nor them behind it)."""
+    with hub.db.read_only() as session:
         states = {row.channel: row for row in session.scalars(select(ChannelStateRow))}
         cursors: dict[str, list[str]] = {}
         for row in session.scalars(select(CursorRow).order_by(CursorRow.stream)):

@@ -26,6 +26,7 @@ HOLD_CHANNEL = "channel"  # the channel itself says hold (a mapper's hold_reason
 HOLD_PAYMENT = "payment"  # payment not authorised or captured yet
 HOLD_STOCK = "stock"  # short stock or an unknown SKU: lifted by release_holds when stock arrives
 HOLD_MAPPING = "mapping"  # a line needs stock but has no SKU: lifted by a replay after a SKU map entry
+HOLD_KINDS = (HOLD_STOCK, HOLD_PAYMENT, HOLD_MAPPING, HOLD_CHANNEL)  # every kind, in the order a person reads them
 AWAITING_PAYMENT = "awaiting payment"
 
 

@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 
 from channelhub.services import dashboard as board
 from channelhub.services.views import (
+    OUTBOX_STATUSES,
     NotFound,
     channel_statuses,
     order_detail,
@@ -34,8 +35,6 @@ from channelhub.services.views import (
 from channelhub.web.charts import stacked_bars
 from channelhub.web.dashboard import Dashboard
 from channelhub.web.session import Caller
-
-OUTBOX_STATUSES = ("pending", "inflight", "done", "dead", "superseded", "skipped")
 
 
 def overview(dash: Dashboard, request: Request, who: Caller) -> Response:
@@ -117,7 +116,7 @@ def outbox(dash: Dashboard, request: Request, who: Caller) -> Response:
         names = list(board.channel_names(dash.hub, session))
         channel = _choice(q.get("channel"), names, "channel", notes)
         rows = outbox_rows(session, status=status or None, channel=channel or None)
-        dead = board.counts(session).dead_writes
+        dead = board.dead_writes(session)
     return dash.render(
         request, who, "outbox.html", rows=rows, status=status, channel=channel, statuses=OUTBOX_STATUSES,
         channels=names, notes=notes, dead=dead,

@@ -81,6 +81,7 @@ def display_address(host: str, port: int) -> str:
 
 class WebServer:
     def __init__(self, app: Any, host: str, port: int, *, tune_process: bool = False) -> None:
+        self.app = app
         self.host = host
         self.tune_process = tune_process
         self.requested_port = port
@@ -149,23 +150,22 @@ class WebServer:
         log.info("http stopped")
 
 
-def web_server(hub: Hub, *, scheduler_running: Any = None, port: int | None = None) -> WebServer:
-    """The hub's app (with its applier) on `[http] listen` (on `port` instead, when given), tuning the process
-    for answers once it listens."""
+def web_server(hub: Hub, *, scheduler_running: Any = None) -> WebServer:
+    """The hub's app (with its applier) on `[http] listen`, tuning the process for answers once it listens."""
     from channelhub.web.app import create_app
 
     app = create_app(hub, scheduler_running=scheduler_running)
-    return WebServer(app, hub.config.http.host, hub.config.http.port if port is None else port, tune_process=True)
+    return WebServer(app, hub.config.http.host, hub.config.http.port, tune_process=True)
 
 
 def started_web_server(hub: Hub, *, scheduler_running: Any = None) -> WebServer:
     """A started server on `[http] listen`, or on a free port of the same host when that one is taken (the
-    demo: a hub already running on the machine must not stop it)."""
+    demo: a hub already running on the machine must not stop it). The app is built once, for either port."""
     server = web_server(hub, scheduler_running=scheduler_running)
     try:
         server.start()
     except WebServerError:
-        server = web_server(hub, scheduler_running=scheduler_running, port=0)
+        server = WebServer(server.app, server.host, 0, tune_process=True)
         server.start()
     return server
 
