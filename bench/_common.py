@@ -1,8 +1,5 @@
 """Helpers the benchmarks that run the hub in its own processes share: free ports, waiting for a process to answer,
-stopping it, a fresh PostgreSQL database, WooCommerce's webhook signature, percentiles.
-
-(bench/webhooks.py has its own copies of the first few, written before this module; they behave the same.)
-"""
+stopping it, a fresh PostgreSQL database, WooCommerce's webhook signature, percentiles."""
 
 from __future__ import annotations
 
@@ -53,11 +50,13 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 60.0) -> int:
 
 def fresh_postgres(admin_url: str, prefix: str) -> tuple[str, Callable[[], None]]:
     """A new, empty database on the server of `admin_url`: (its URL, a function that drops it)."""
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
+    from channelhub.store.db import make_engine  # the hub's URL rule: postgresql:// means psycopg
+
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
 

@@ -24,11 +24,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+
+from _common import fresh_postgres
 
 SKUS = 2000
 SHORT_EVERY = 97  # every 97th SKU has almost no stock, so some orders go on hold for stock
@@ -279,27 +280,6 @@ def print_counts(label: str, counts: Counts) -> None:
     )
 
 
-def fresh_postgres(url: str) -> tuple[str, object]:
-    """A new empty database on the server of `url`: (its URL, a function that drops it)."""
-    from sqlalchemy import create_engine, text
-
-    from channelhub.store.db import make_engine
-
-    admin = make_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"channelhub_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    fresh = url.rsplit("/", 1)[0] + f"/{name}"
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    del create_engine
-    return fresh, drop
-
-
 def run_hub(label: str, folder: Path, url: str, data: Generated, args: argparse.Namespace) -> tuple[float, bool]:
     root = folder / label
     (root / "inbox").mkdir(parents=True)
@@ -329,14 +309,14 @@ def throughput(args: argparse.Namespace) -> int:
         results = []
         targets = [("sqlite", f"sqlite:///{folder / 'hub.db'}", None)]
         if args.postgres:
-            pg_url, drop = fresh_postgres(args.postgres)
+            pg_url, drop = fresh_postgres(args.postgres, "channelhub_bench")
             targets.append(("postgres", pg_url, drop))
         for label, url, drop in targets:
             try:
                 elapsed, good = run_hub(label, folder, url, data, args)
             finally:
                 if drop is not None and not args.keep:
-                    drop()  # type: ignore[operator]
+                    drop()
             ok = ok and good
             rate = data.orders / elapsed
             results.append((label, elapsed, rate))

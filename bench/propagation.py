@@ -90,7 +90,6 @@ class Recorder:
     def __init__(self, channels: tuple[str, ...]) -> None:
         self.channels = channels
         self.first: dict[tuple[str, str, int], float] = {}
-        self.calls = 0
         self._awaited: dict[str, int] = {}
         self._reached: dict[str, set[str]] = {}
         self.complete = 0
@@ -109,7 +108,6 @@ class Recorder:
     def record(self, channel: str, updates: list[tuple[str, int]]) -> None:
         now = time.monotonic()
         with self._cond:
-            self.calls += 1
             for sku, quantity in updates:
                 if (channel, sku, quantity) not in self.first:
                     self.first[(channel, sku, quantity)] = now
@@ -413,8 +411,10 @@ def run_mode(mode: str, args: argparse.Namespace, folder: Path) -> Outcome:
                 outcome.lost += 1
             else:
                 outcome.latencies.append(reached - due)
+                if webhooks:
+                    continue
                 found_by = max((t for t in store.pulls if t <= reached), default=None)  # the pull that found it
-                if not webhooks and found_by is not None:
+                if found_by is not None:
                     outcome.waits.append(max(0.0, found_by - due))  # < 0: placed while that pull was paging
                     outcome.work.append(reached - max(found_by, due))
         if outcome.lost:
