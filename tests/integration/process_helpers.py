@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 
@@ -14,16 +12,6 @@ def channelhub_command() -> list[str]:
     if script.exists():
         return [str(script)]
     return [sys.executable, "-c", "from channelhub.cli import app; app()"]
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, poll: float = 0.1) -> bool:
-    """Poll `predicate` until it holds or `timeout` seconds pass (a generous bound: machines may be loaded)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(poll)
-    return predicate()
 
 
 # Appended to the config of every test that starts a long-running `channelhub run`: [http] is on by default, and

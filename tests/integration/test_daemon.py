@@ -14,13 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from process_helpers import HTTP_ON_A_FREE_PORT, channelhub_command, wait_until
+from process_helpers import HTTP_ON_A_FREE_PORT, channelhub_command
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from channelhub.cli import app
 from channelhub.store import open_database
 from channelhub.store.tables import ChannelStateRow, InboxRow, OrderRow
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -17,10 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from process_helpers import HTTP_ON_A_FREE_PORT, channelhub_command, wait_until
+from process_helpers import HTTP_ON_A_FREE_PORT, channelhub_command
 from typer.testing import CliRunner
 
 from channelhub.cli import app
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

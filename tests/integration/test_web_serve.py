@@ -16,11 +16,12 @@ from typing import Any
 import httpx
 import pytest
 from channelhub_connectors.woocommerce.webhooks import signature
-from process_helpers import channelhub_command, wait_until
+from process_helpers import channelhub_command
 from sqlalchemy import select
 
 from channelhub.store import open_database
 from channelhub.store.tables import OrderRow
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

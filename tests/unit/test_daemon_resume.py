@@ -4,19 +4,21 @@ removed them when the channel stopped, and schedules them again, to run at once,
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import waiting
 from channelhub.daemon import Daemon
 from channelhub.runtime import Hub
 from channelhub.services import channels as channel_services
 from channelhub.testing.fakes import FakeOrderSource
 
 BOUND = 30.0  # seconds; the pull interval is an hour, so a pull within it came from the restored job
+wait_until = partial(waiting.wait_until, timeout=BOUND)  # the bound is what tells a wake-up from the tick
 
 CONFIG = """
 database = "sqlite:///hub.db"
@@ -44,15 +46,6 @@ class Pulls:
         if job_id == "pull:shop":
             with self.lock:
                 self.count += 1
-
-
-def wait_until(predicate: Any, timeout: float = BOUND) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return bool(predicate())
 
 
 @pytest.fixture

@@ -9,11 +9,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import waiting
 from channelhub.daemon import Daemon
 from channelhub.runtime import Hub
 from channelhub.services import channels as channel_services
@@ -22,6 +24,7 @@ from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.testing.fakes import FakeOrderSource, make_order
 
 BOUND = 20.0  # seconds; the tick is 60 s
+wait_until = partial(waiting.wait_until, timeout=BOUND)  # the bound is what tells a wake-up from the tick
 
 CONFIG = """
 database = "{url}"
@@ -40,15 +43,6 @@ push_seconds = 60
 [channels.settings]
 root = "shop"
 """
-
-
-def wait_until(predicate: Any, timeout: float = BOUND) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return bool(predicate())
 
 
 def open_hub(folder: Path, url: str, dispatch_seconds: float = 60) -> Hub:

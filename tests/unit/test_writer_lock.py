@@ -7,8 +7,6 @@ measured p99 in seconds)."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,16 +14,9 @@ from sqlalchemy import text
 
 from channelhub.store.db import open_database
 from channelhub.store.writer import WriterLock
+from waiting import wait_until
 
 WAIT = 30.0  # generous bound for a loaded machine; the conditions below are met in microseconds
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.001)
 
 
 def test_a_release_hands_the_lock_to_the_waiter_so_the_releaser_cannot_take_it_back() -> None:
@@ -37,7 +28,7 @@ def test_a_release_hands_the_lock_to_the_waiter_so_the_releaser_cannot_take_it_b
         target=lambda: (lock.acquire(timeout=WAIT), got.append("waiter"), hold_waiter.wait(WAIT), lock.release())
     )
     waiter.start()
-    wait_until(lambda: lock.waiting == 1)
+    assert wait_until(lambda: lock.waiting == 1)
     lock.release()
     # The releaser asks again at once: the lock already belongs to the waiter (a barging lock would say yes).
     assert lock.acquire(timeout=0) is False
@@ -62,7 +53,7 @@ def test_urgent_waiters_go_first_then_the_others_in_arrival_order() -> None:
         thread = threading.Thread(target=run)
         before = lock.waiting
         thread.start()
-        wait_until(lambda: lock.waiting == before + 1)
+        assert wait_until(lambda: lock.waiting == before + 1)
         return thread
 
     threads = [take("normal-1", False), take("normal-2", False), take("urgent-1", True), take("urgent-2", True)]
@@ -111,7 +102,7 @@ def test_a_timed_out_waiter_leaves_the_queue_and_the_next_one_is_served() -> Non
     second_got = threading.Event()
     second = threading.Thread(target=lambda: (lock.acquire(timeout=WAIT), second_got.set(), lock.release()))
     second.start()
-    wait_until(lambda: lock.waiting == 1)
+    assert wait_until(lambda: lock.waiting == 1)
     lock.release()
     assert second_got.wait(WAIT)
     second.join(WAIT)
@@ -136,13 +127,13 @@ def test_an_urgent_transaction_is_served_before_waiting_bulk_work(tmp_path: Path
 
     holder = threading.Thread(target=write, args=("holder", False, release))
     holder.start()
-    wait_until(lambda: db._writer.acquire(timeout=0) is False)
+    assert wait_until(lambda: db._writer.acquire(timeout=0) is False)
     threads = []
     for who, urgent in (("bulk", False), ("receiver", True)):
         before = db._writer.waiting
         thread = threading.Thread(target=write, args=(who, urgent))
         thread.start()
-        wait_until(lambda before=before: db._writer.waiting == before + 1)
+        assert wait_until(lambda before=before: db._writer.waiting == before + 1)
         threads.append(thread)
     release.set()
     for thread in [holder, *threads]:

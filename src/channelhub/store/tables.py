@@ -86,12 +86,16 @@ class Base(DeclarativeBase):
 # --- orders -------------------------------------------------------------------------------------------------
 
 
+# An order's key: one row per (channel, external id). Named, so a refusal by it can be told from others.
+ORDER_KEY_CONSTRAINT = "uq_orders_channel_external_id"
+
+
 class OrderRow(Base):
     """One canonical order. `document` is the canonical Order as JSON; the columns are what we query by."""
 
     __tablename__ = "orders"
     __table_args__ = (
-        UniqueConstraint("channel", "external_id", name="uq_orders_channel_external_id"),
+        UniqueConstraint("channel", "external_id", name=ORDER_KEY_CONSTRAINT),
         Index("ix_orders_state_hold_kind", "state", "hold_kind"),
     )
 

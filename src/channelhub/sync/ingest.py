@@ -44,7 +44,7 @@ from channelhub.redact import scrub
 from channelhub.stock.policy import ChannelStockPolicy
 from channelhub.store.bulk import insert_rows
 from channelhub.store.sql import chunked
-from channelhub.store.tables import INBOX
+from channelhub.store.tables import INBOX, ORDER_KEY_CONSTRAINT
 from channelhub.sync.apply import ApplyReport, apply_orders
 from channelhub.sync.holds import settle
 
@@ -295,9 +295,8 @@ def _driver_refusals() -> tuple[type[BaseException], ...]:
 
 
 REFUSALS = _driver_refusals()
-# The unique (channel, external_id) of orders: refused when two daemons insert the same new order at once (one's
-# pull, the other's webhook applier). Applied one by one, the later sees the earlier's row and updates it.
-ORDER_KEY_CONSTRAINT = "uq_orders_channel_external_id"
+# ORDER_KEY_CONSTRAINT refuses a slice when two daemons insert the same new order at once (one's pull, the other's
+# webhook applier): applied one by one, the later sees the earlier's row and updates it. PostgreSQL names it.
 
 
 def _log_conflicts(channel: str, conflicts: list[str]) -> None:

@@ -6,9 +6,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
-from web_helpers import FakeReceipt, Served, wait_until
+from web_helpers import FakeReceipt, Served
 
 from channelhub.services import channels as channel_services
+from waiting import wait_until
 
 
 def test_healthz_answers_while_the_process_runs(serve: Callable[..., Served]) -> None:

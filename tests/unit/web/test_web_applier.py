@@ -6,10 +6,10 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from web_helpers import wait_until
 
 from channelhub.runtime import Hub
 from channelhub.web.applier import Applier
+from waiting import wait_until
 
 
 class Recorder:

@@ -12,13 +12,13 @@ import httpx
 import pytest
 from channelhub_connectors.shopify.webhooks import signature
 from sqlalchemy import select
-from web_helpers import wait_until
 
 from channelhub.runtime import Hub
 from channelhub.store.tables import DELIVERIES, OrderRow
 from channelhub.web.app import create_app
 from channelhub.web.server import WebServer
 from doubles.shopify import samples
+from waiting import wait_until
 
 SECRET = "shopify-client-secret-test"
 

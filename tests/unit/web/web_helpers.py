@@ -1,11 +1,10 @@
-"""What the web tests share: a stand-in receiver, a served app, waiting on a condition."""
+"""What the web tests share: a stand-in receiver, a served app (waiting: tests/waiting.py)."""
 
 from __future__ import annotations
 
 import re
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,16 +13,6 @@ import httpx
 from channelhub.runtime import Hub
 from channelhub.web.applier import Applier
 from channelhub.web.server import WebServer
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 60.0, poll: float = 0.05) -> bool:
-    """Poll `predicate` until it holds or `timeout` seconds pass (a generous bound)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(poll)
-    return predicate()
 
 
 @dataclass(frozen=True)
