@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from channelhub.model.lifecycle import OrderState
 from channelhub.runtime import Hub
 from channelhub.services.metrics import OPEN_STATUSES
-from channelhub.services.views import OrderDetail
+from channelhub.services.views import OrderDetail, like_escaped
+from channelhub.services.views import OrderFilter as OrderFilter  # re-exported: the pages build one
+from channelhub.services.views import find_orders as find_orders  # re-exported: the /orders page
 from channelhub.stock.sellable import sellable_by_channel
 from channelhub.store.sql import dialect_name
 from channelhub.store.tables import (
@@ -82,51 +83,6 @@ def counts(session: Session) -> Counts:
 def dead_writes(session: Session) -> int:
     """Outbound writes that went dead (waiting for a retry)."""
     return int(session.scalar(select(func.count()).select_from(OUTBOX).where(OUTBOX.c.status == "dead")) or 0)
-
-
-@dataclass(frozen=True)
-class OrderFilter:
-    """What /orders narrows by; empty strings mean "any". `hold` is a hold kind (stock, payment, mapping,
-    channel) or "any" for every held order."""
-
-    channel: str = ""
-    state: str = ""
-    hold: str = ""
-    search: str = ""
-    limit: int = 200
-
-
-def _like_escaped(text: str) -> str:
-    """`text` for a LIKE pattern with its own % and _ taken literally (escape character: backslash)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def find_orders(session: Session, wanted: OrderFilter) -> list[OrderRow]:
-    """Orders, newest placed first, matching every filter given. `search` matches the hub id exactly, or the
-    external id or order number as a substring (case-insensitively), or CHANNEL:EXTERNAL_ID exactly."""
-    query = select(OrderRow).order_by(OrderRow.placed_at.desc(), OrderRow.id.desc()).limit(wanted.limit)
-    if wanted.channel:
-        query = query.where(OrderRow.channel == wanted.channel)
-    if wanted.state:
-        query = query.where(OrderRow.state == wanted.state)
-    if wanted.hold:
-        query = query.where(OrderRow.state == OrderState.ON_HOLD.value)
-        if wanted.hold != "any":
-            query = query.where(OrderRow.hold_kind == wanted.hold)
-    text = wanted.search.strip()
-    if text:
-        pattern = f"%{_like_escaped(text.lower())}%"
-        matches: list[ColumnElement[bool]] = [
-            func.lower(OrderRow.external_id).like(pattern, escape="\\"),
-            func.lower(OrderRow.number).like(pattern, escape="\\"),
-        ]
-        if text.isdigit():
-            matches.append(OrderRow.id == int(text))
-        if ":" in text:
-            channel, external_id = text.split(":", 1)
-            matches.append((OrderRow.channel == channel) & (OrderRow.external_id == external_id))
-        query = query.where(or_(*matches))
-    return list(session.scalars(query))
 
 
 def order_writes(session: Session, order: OrderRow) -> list[OutboxRow]:
@@ -208,7 +164,7 @@ def stock_rows(hub: Hub, session: Session, *, search: str = "", limit: int = STO
     locations and, per channel, what the hub would list, what the channel confirmed and what is queued."""
     query = select(SKUS.c.sku, SKUS.c.title, SKUS.c.safety_stock).order_by(SKUS.c.sku).limit(limit)
     if search.strip():
-        query = query.where(func.lower(SKUS.c.sku).like(f"%{_like_escaped(search.strip().lower())}%", escape="\\"))
+        query = query.where(func.lower(SKUS.c.sku).like(f"%{like_escaped(search.strip().lower())}%", escape="\\"))
     skus = list(session.execute(query))
     names = [row.sku for row in skus]
     if not names:

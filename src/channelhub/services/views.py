@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from channelhub.errors import ChannelhubError, ConfigError
+from channelhub.model.lifecycle import OrderState
 from channelhub.model.orders import Order
 from channelhub.ports import Capability
 from channelhub.runtime import Hub
@@ -136,11 +137,51 @@ def _webhook_figures(session: Session) -> dict[str, tuple[datetime | None, int]]
 def list_orders(
     session: Session, *, state: str | None = None, channel: str | None = None, limit: int = 200
 ) -> list[OrderRow]:
-    query = select(OrderRow).order_by(OrderRow.placed_at.desc(), OrderRow.id.desc()).limit(limit)
-    if state:
-        query = query.where(OrderRow.state == state)
-    if channel:
-        query = query.where(OrderRow.channel == channel)
+    return find_orders(session, OrderFilter(state=state or "", channel=channel or "", limit=limit))
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """What /orders narrows by; empty strings mean "any". `hold` is a hold kind (stock, payment, mapping,
+    channel) or "any" for every held order."""
+
+    channel: str = ""
+    state: str = ""
+    hold: str = ""
+    search: str = ""
+    limit: int = 200
+
+
+def like_escaped(text: str) -> str:
+    """`text` for a LIKE pattern with its own % and _ taken literally (escape character: backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def find_orders(session: Session, wanted: OrderFilter) -> list[OrderRow]:
+    """Orders, newest placed first, matching every filter given. `search` matches the hub id exactly, or the
+    external id or order number as a substring (case-insensitively), or CHANNEL:EXTERNAL_ID exactly."""
+    query = select(OrderRow).order_by(OrderRow.placed_at.desc(), OrderRow.id.desc()).limit(wanted.limit)
+    if wanted.channel:
+        query = query.where(OrderRow.channel == wanted.channel)
+    if wanted.state:
+        query = query.where(OrderRow.state == wanted.state)
+    if wanted.hold:
+        query = query.where(OrderRow.state == OrderState.ON_HOLD.value)
+        if wanted.hold != "any":
+            query = query.where(OrderRow.hold_kind == wanted.hold)
+    text = wanted.search.strip()
+    if text:
+        pattern = f"%{like_escaped(text.lower())}%"
+        matches: list[ColumnElement[bool]] = [
+            func.lower(OrderRow.external_id).like(pattern, escape="\\"),
+            func.lower(OrderRow.number).like(pattern, escape="\\"),
+        ]
+        if text.isdigit():
+            matches.append(OrderRow.id == int(text))
+        if ":" in text:
+            channel, external_id = text.split(":", 1)
+            matches.append((OrderRow.channel == channel) & (OrderRow.external_id == external_id))
+        query = query.where(or_(*matches))
     return list(session.scalars(query))
 
 
