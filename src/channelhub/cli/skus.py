@@ -47,19 +47,14 @@ def sku_show(ctx: typer.Context, sku: Annotated[str, typer.Argument()]) -> None:
     from rich.table import Table
 
     from channelhub.services.skus import show
+    from channelhub.stock.master_data import CUSTOMS_FIELDS
 
     with open_hub(ctx) as hub:
         data = show(hub, sku)
     table = Table("field", "value", title=f"sku {data.sku}")
     value = f"{data.declared_value} {data.declared_currency}" if data.declared_value is not None else None
-    for name, shown in (
-        ("title", data.title),
-        ("hs_code", data.hs_code),
-        ("origin_country", data.origin_country),
-        ("customs_description", data.customs_description),
-        ("declared_value", value),
-        ("weight_grams", data.weight_grams),
-    ):
+    for name in ("title", *CUSTOMS_FIELDS):
+        shown = value if name == "declared_value" else getattr(data, name)
         table.add_row(name, "-" if shown in (None, "") else str(shown))
     console.print(table)
     missing = data.missing()

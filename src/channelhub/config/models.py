@@ -23,7 +23,7 @@ from pydantic import (
 
 from channelhub.errors import ConfigError
 from channelhub.model.limits import DEFAULT_MAX_LINE_QUANTITY, MAX_QUANTITY
-from channelhub.model.orders import ISO_3166_ALPHA2
+from channelhub.model.orders import check_country
 from channelhub.model.stock import BufferRules
 from channelhub.plugins import Registry
 from channelhub.ports import Capability, Connector
@@ -181,10 +181,10 @@ class ShopSettings(_Strict):
     def _country(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        upper = value.strip().upper()
-        if upper not in ISO_3166_ALPHA2:
-            raise ValueError(f'unknown ISO 3166-1 alpha-2 country code: {value[:10]!r} (e.g. "DE", "US")')
-        return upper
+        try:
+            return check_country(value)
+        except ValueError as exc:
+            raise ValueError(f'{exc} (e.g. "DE", "US")') from None
 
 
 class Location(_Strict):

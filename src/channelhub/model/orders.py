@@ -28,6 +28,17 @@ from channelhub.model.money import CurrencyCode, DecimalAmount, MoneyBag
 ISO_3166_ALPHA2: frozenset[str] = frozenset(c.alpha_2 for c in pycountry.countries)
 
 
+def check_country(value: str) -> str:
+    """The ISO 3166-1 alpha-2 code `value` names, upper-cased; ValueError if it names none."""
+    upper = value.strip().upper()
+    if upper not in ISO_3166_ALPHA2:
+        raise ValueError(f"unknown ISO 3166-1 alpha-2 country code: {value[:10]!r}")
+    return upper
+
+
+CountryCode = Annotated[str, AfterValidator(check_country)]
+
+
 def _aware_utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("timestamps must carry a timezone")
@@ -37,11 +48,14 @@ def _aware_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[datetime, AfterValidator(_aware_utc)]
 
 
-def _no_nul(value: str) -> str:
+def no_nul(value: str) -> str:
     # PostgreSQL text cannot hold NUL: a value carrying one would fail the page's transaction, not the record.
     if "\x00" in value:
         raise ValueError("must not contain a NUL character")
     return value
+
+
+_no_nul = no_nul  # the name this module's own types use
 
 
 # Identifiers stored in their own columns: bounded by the column and free of NUL.

@@ -25,16 +25,8 @@ from channelhub.stock.master_data import (
     upsert_master_data,
 )
 
-CSV_COLUMNS = (
-    "sku",
-    "title",
-    "hs_code",
-    "origin_country",
-    "customs_description",
-    "declared_value",
-    "declared_currency",
-    "weight_grams",
-)
+# The CSV columns are the update's fields, in its order: sku, title, then the customs data.
+CSV_COLUMNS: tuple[str, ...] = tuple(MasterDataUpdate.model_fields)
 # A CSV cell larger than this is a broken file (an unclosed quote swallowing the rest), not master data.
 MAX_CELL = 64 * 1024
 

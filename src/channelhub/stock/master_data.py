@@ -18,21 +18,15 @@ from sqlalchemy.orm import Session
 
 from channelhub.model.limits import MAX_QUANTITY
 from channelhub.model.money import CurrencyCode, DecimalAmount
-from channelhub.model.orders import ISO_3166_ALPHA2, StoredSku
+from channelhub.model.orders import CountryCode, StoredSku, no_nul
 from channelhub.stock.ledger import ensure_sku
+from channelhub.store.sql import chunked
 from channelhub.store.tables import SkuRow
 
 # What a customs line needs, in the order a reason names them. The currency travels with the value.
 CUSTOMS_FIELDS = ("hs_code", "origin_country", "customs_description", "declared_value", "weight_grams")
 # The SkuRow columns an update may write (title is the SKU's own, kept beside its customs data).
 WRITABLE = ("title", *CUSTOMS_FIELDS, "declared_currency")
-
-
-def _no_nul(value: str) -> str:
-    # PostgreSQL refuses NUL in text; refusing it here keeps the row's reason instead of failing the transaction.
-    if "\x00" in value:
-        raise ValueError("must not contain a NUL character")
-    return value
 
 
 def _hs_code(value: str) -> str:
@@ -43,13 +37,6 @@ def _hs_code(value: str) -> str:
     return digits
 
 
-def _country(value: str) -> str:
-    upper = value.strip().upper()
-    if upper not in ISO_3166_ALPHA2:
-        raise ValueError(f"unknown ISO 3166-1 alpha-2 country code: {value[:10]!r}")
-    return upper
-
-
 def _not_negative(value: Decimal) -> Decimal:
     if value < 0:
         raise ValueError(f"a declared value must not be negative (got {value})")
@@ -57,9 +44,8 @@ def _not_negative(value: Decimal) -> Decimal:
 
 
 HsCode = Annotated[str, AfterValidator(_hs_code)]
-Country = Annotated[str, AfterValidator(_country)]
-Description = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_nul)]
-Title = Annotated[str, Field(max_length=10_000), AfterValidator(_no_nul)]
+Description = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(no_nul)]
+Title = Annotated[str, Field(max_length=10_000), AfterValidator(no_nul)]
 DeclaredValue = Annotated[DecimalAmount, AfterValidator(_not_negative)]
 Grams = Annotated[int, Field(ge=0, le=MAX_QUANTITY)]  # an INTEGER column
 
@@ -70,7 +56,7 @@ class _Fields(BaseModel):
     sku: StoredSku
     title: Title | None = None
     hs_code: HsCode | None = None
-    origin_country: Country | None = None
+    origin_country: CountryCode | None = None
     customs_description: Description | None = None
     declared_value: DeclaredValue | None = None
     declared_currency: CurrencyCode | None = None
@@ -113,19 +99,26 @@ def upsert_master_data(session: Session, rows: Sequence[MasterDataUpdate]) -> Up
     (a value with no currency, for a SKU that has none) is refused with the reason; the others still apply.
     Stock levels and safety stock are never touched."""
     report = UpsertReport()
-    for index, row in enumerate(rows):
-        given = {name: getattr(row, name) for name in WRITABLE if name in row.model_fields_set}
-        existing = session.get(SkuRow, row.sku)
-        try:
-            merged = _merge(existing, row.sku, given)
-        except ValueError as exc:
-            report.refused[index] = str(exc)
-            continue
-        target = existing if existing is not None else ensure_sku(session, row.sku, merged.title or "")
-        for name in given:
-            value = getattr(merged, name)
-            setattr(target, name, str(value) if isinstance(value, Decimal) else value)
-        (report.updated if existing is not None else report.created).append(row.sku)
+    for batch in chunked(enumerate(rows)):
+        # One SELECT per chunk; a SKU this call creates joins the dict, so its next row is an update.
+        wanted = sorted({row.sku for _, row in batch})
+        stored = {r.sku: r for r in session.scalars(select(SkuRow).where(SkuRow.sku.in_(wanted)))}
+        for index, row in batch:
+            given = {name: getattr(row, name) for name in WRITABLE if name in row.model_fields_set}
+            existing = stored.get(row.sku)
+            try:
+                merged = _merge(existing, row.sku, given)
+            except ValueError as exc:
+                report.refused[index] = str(exc)
+                continue
+            if existing is not None:
+                target = existing
+            else:
+                target = stored[row.sku] = ensure_sku(session, row.sku, merged.title or "")
+            for name in given:
+                value = getattr(merged, name)
+                setattr(target, name, str(value) if isinstance(value, Decimal) else value)
+            (report.updated if existing is not None else report.created).append(row.sku)
     session.flush()
     return report
 

@@ -51,18 +51,20 @@ def customs_for(
     collected them and must not let the carrier bill the recipient again; otherwise by the recipient (DAP)."""
     if not is_international(order, shop_country):
         return None
-    lines = order.stock_lines
     missing: dict[str, tuple[str, ...]] = {}
-    for line in lines:
+    items: list[CustomsItem] = []
+    for line in order.stock_lines:
         assert line.sku is not None  # a stock line has a SKU
         data = master.get(line.sku)
         fields = data.missing() if data is not None else CUSTOMS_FIELDS
         if fields:
             missing.setdefault(line.sku, fields)
+        elif not missing:  # once a SKU is missing, no declaration is returned: stop building items
+            assert data is not None
+            items.append(_item(data, line.quantity))
     if missing:
         return MissingCustoms(tuple(missing.items()))
-    items = tuple(_item(master[line.sku], line.quantity) for line in lines if line.sku is not None)
-    return CustomsDeclaration(items=items, duties_paid_by=duties_paid_by(order))
+    return CustomsDeclaration(items=tuple(items), duties_paid_by=duties_paid_by(order))
 
 
 def duties_paid_by(order: Order) -> DutiesPaidBy:
