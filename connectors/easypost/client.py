@@ -65,7 +65,7 @@ def _throttled(refusal: Refusal, where: str) -> ConnectorError:
 
 def _server(refusal: Refusal, where: str) -> ConnectorError:
     if refusal.retry_after is not None:
-        return RateLimited(refusal.text(), retry_after=refusal.retry_after, where=where)
+        return _throttled(refusal, where)
     return Retryable(refusal.text(), where=where)
 
 
@@ -117,7 +117,7 @@ def classify(response: httpx.Response, where: str, safe: Callable[[str], str]) -
     error = payload.get("error") if isinstance(payload, dict) else None
     error = error if isinstance(error, dict) else {}
     message = str(error.get("message") or "")
-    details = [_detail(item) for item in error.get("errors") or [] if _detail(item)]
+    details = [d for d in map(_detail, error.get("errors") or []) if d]
     if details:
         message = f"{message} [{'; '.join(details)}]" if message else "; ".join(details)
     refusal = Refusal(

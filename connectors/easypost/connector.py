@@ -103,10 +103,10 @@ class EasyPostConnector(Connector):
         return webhooks.verify(secret.get_secret_value() if secret else None, headers, raw_body)
 
     def read_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> WebhookDelivery:
-        return webhooks.read(headers, raw_body)
+        return webhooks.read(raw_body)
 
     def parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> list[RawRecord]:
-        return webhooks.parse(headers, raw_body)
+        return webhooks.parse(raw_body)
 
     def close(self) -> None:
         self.client.close()

@@ -25,8 +25,22 @@ from pydantic import ValidationError
 
 from channelhub.errors import MappingError
 from channelhub.model.tracking import TrackingEvent, TrackingStatus, TrackingUpdate
+from channelhub.ports import RawRecord
 
 STATUSES = frozenset(s.value for s in TrackingStatus)
+STREAM = "trackers"
+
+
+def tracker_record(tracker: Mapping[str, Any], source: str, delivery_id: str | None = None) -> RawRecord:
+    """The raw record of stream "trackers" for one Tracker (polled or delivered): its JSON, keyed by its id."""
+    tracker_id = tracker.get("id")
+    return RawRecord(
+        STREAM,
+        source,
+        json.dumps(tracker, ensure_ascii=False),
+        external_id=tracker_id if isinstance(tracker_id, str) and tracker_id else None,
+        delivery_id=delivery_id,
+    )
 
 
 def load_tracker(body: str | bytes | Mapping[str, Any], where: str) -> Mapping[str, Any]:

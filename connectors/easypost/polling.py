@@ -11,30 +11,27 @@ the engine's apply is idempotent, so a repeat costs nothing but time).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from channelhub_connectors.easypost.client import EasyPostClient
-from channelhub_connectors.easypost.mapper import parse_time
+from channelhub_connectors.easypost.mapper import parse_time, tracker_record
 
 from channelhub.errors import Fatal
 from channelhub.ports import PulledPage, PullRequest, RawRecord
-
-STREAM = "trackers"
 
 
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def since_of(request: PullRequest, where: str) -> datetime | None:
-    """The cursor less the overlap (None: from the beginning)."""
+def start_of(request: PullRequest, where: str) -> datetime | None:
+    """The cursor as a time (None: from the beginning)."""
     if request.cursor is None:
         return None
     try:
-        return parse_time(request.cursor) - request.overlap
+        return parse_time(request.cursor)
     except ValueError:
         raise Fatal(f"the stored trackers cursor {request.cursor!r} is not an ISO 8601 time", where=where) from None
 
@@ -52,11 +49,12 @@ def pull_trackers(
 ) -> Iterator[PulledPage]:
     """Pages of raw Tracker records changed since the cursor; see the module docstring. A tracker whose
     `updated_at` cannot be read is yielded all the same (better one repeat than one lost report)."""
-    since = since_of(request, where)
+    start = start_of(request, where)
+    since = start - request.overlap if start is not None else None
     params: dict[str, Any] = {"page_size": page_size}
     if window_days is not None:
         params["start_datetime"] = iso(request.now - timedelta(days=window_days))
-    newest = since + request.overlap if since is not None else None
+    newest = start
     number = 0
     while True:
         number += 1
@@ -65,10 +63,8 @@ def pull_trackers(
         records = []
         for tracker in trackers:
             updated = _updated_at(tracker)
-            if updated is not None and newest is not None:
-                newest = max(newest, updated)
-            elif updated is not None:
-                newest = updated
+            if updated is not None:
+                newest = updated if newest is None else max(newest, updated)
             if since is None or updated is None or updated >= since:
                 records.append(_record(tracker, number))
         more = bool(answer.get("has_more")) and bool(trackers) and isinstance(trackers[-1].get("id"), str)
@@ -83,9 +79,4 @@ def pull_trackers(
 def _record(tracker: Mapping[str, Any], page: int) -> RawRecord:
     tracker_id = tracker.get("id")
     ident = tracker_id if isinstance(tracker_id, str) and tracker_id else None
-    return RawRecord(
-        STREAM,
-        f"GET /trackers page {page} ({ident or 'no id'})",
-        json.dumps(tracker, ensure_ascii=False),
-        external_id=ident,
-    )
+    return tracker_record(tracker, f"GET /trackers page {page} ({ident or 'no id'})")

@@ -21,12 +21,13 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from channelhub_connectors.easypost.mapper import STREAM, tracker_record
+
 from channelhub.ports import RawRecord, WebhookDelivery
 
 SIGNATURE_HEADER = "X-Hmac-Signature"
 SCHEME = "hmac-sha256-hex="
 TRACKER_TOPICS = frozenset({"tracker.created", "tracker.updated"})
-STREAM = "trackers"
 
 
 def header(headers: Mapping[str, str], name: str) -> str:
@@ -67,19 +68,23 @@ def _delivery_id(event: dict[str, Any] | None, raw_body: bytes) -> str:
     return f"body-sha256:{hashlib.sha256(raw_body).hexdigest()[:32]}"
 
 
-def read(headers: Mapping[str, str], raw_body: bytes) -> WebhookDelivery:
+def _topic(event: dict[str, Any]) -> str:
+    return str(event.get("description") or "").strip()
+
+
+def read(raw_body: bytes) -> WebhookDelivery:
     """The delivery's topic and id from the Event body, without I/O. A body that is not an Event is accepted
     (stored, then quarantined by parse): it was signed by EasyPost, so it is kept for a person to read."""
     event = _event(raw_body)
     if event is None:
         return WebhookDelivery(topic="unreadable", delivery_id=_delivery_id(None, raw_body), accepted=True)
-    topic = str(event.get("description") or "").strip()
+    topic = _topic(event)
     return WebhookDelivery(
         topic=topic or "unknown", delivery_id=_delivery_id(event, raw_body), accepted=topic in TRACKER_TOPICS
     )
 
 
-def parse(headers: Mapping[str, str], raw_body: bytes) -> list[RawRecord]:
+def parse(raw_body: bytes) -> list[RawRecord]:
     """One record of stream "trackers" per tracker Event: the body is the Event's `result` (the Tracker as
     EasyPost holds it now), `external_id` the tracker's id, `delivery_id` the event's. [] for other topics."""
     event = _event(raw_body)
@@ -95,22 +100,13 @@ def parse(headers: Mapping[str, str], raw_body: bytes) -> list[RawRecord]:
                 delivery_id=delivery,
             )
         ]
-    topic = str(event.get("description") or "").strip()
-    source = f"webhook {topic or '?'} {delivery}"
+    topic = _topic(event)
     if topic not in TRACKER_TOPICS:
         return []
+    source = f"webhook {topic} {delivery}"
     result = event.get("result")
     if not isinstance(result, dict) or result.get("object", "Tracker") != "Tracker":
         return [
             RawRecord(STREAM, source, text, problem="the tracker event's result is not a Tracker", delivery_id=delivery)
         ]
-    tracker_id = result.get("id")
-    return [
-        RawRecord(
-            STREAM,
-            source,
-            json.dumps(result, ensure_ascii=False),
-            external_id=tracker_id if isinstance(tracker_id, str) and tracker_id else None,
-            delivery_id=delivery,
-        )
-    ]
+    return [tracker_record(result, source, delivery)]

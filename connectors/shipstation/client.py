@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -34,13 +33,6 @@ from channelhub_connectors.shipstation.limiter import RateLimiter
 from channelhub.errors import ConnectorError, Fatal, RateLimited, Retryable, Skippable
 
 _QUERY = re.compile(r"\?[^\s'\")\]]*")
-
-
-@dataclass(frozen=True)
-class Answer:
-    data: Any
-    headers: Mapping[str, str]
-    status: int
 
 
 def dumps_exact(value: Any) -> bytes:
@@ -124,10 +116,8 @@ class ShipStationClient:
         self.http = http if http is not None else httpx.Client(timeout=timeout)
         self._owns_http = http is None
         self.where = where
-        self.requests = 0
-        self.throttled = 0
 
-    def request(self, method: str, target: str, *, params: Mapping[str, Any] | None = None, body: Any = None) -> Answer:
+    def request(self, method: str, target: str, *, params: Mapping[str, Any] | None = None, body: Any = None) -> Any:
         """One request to `target` (a path under api_host, or an absolute URL on api_host itself): the decoded
         answer, or the ConnectorError the table says. An absolute URL elsewhere is refused with Skippable before
         anything is sent: the credentials go to the configured host only."""
@@ -148,7 +138,6 @@ class ShipStationClient:
         if content is not None:
             headers["Content-Type"] = "application/json"
         self.limiter.acquire()
-        self.requests += 1
         try:
             response = self.http.request(method, url, params=merged, content=content, headers=headers, auth=self._auth)
         except httpx.TimeoutException as exc:
@@ -159,18 +148,16 @@ class ShipStationClient:
             raise Retryable(f"network error: {self._safe(f'{type(exc).__name__}: {exc}')}", where=where) from None
         reset = self.limiter.observe(response.headers, throttled=response.status_code == 429)
         if response.status_code >= 400:
-            self.throttled += response.status_code == 429
             message = self._safe(_message(response))
             for matches, build in ERROR_TABLE:
                 if matches(response.status_code):
                     raise build(response.status_code, message, reset, where)
         try:
             # Decimal, not float: an order read back and sent again (a cancellation) keeps its figures exactly.
-            data = json.loads(response.content, parse_float=Decimal) if response.content else None
+            return json.loads(response.content, parse_float=Decimal) if response.content else None
         except ValueError:
             kind = response.headers.get("content-type", "no content type")
             raise Retryable(f"HTTP {response.status_code} with a body that is not JSON ({kind})", where=where) from None
-        return Answer(data, response.headers, response.status_code)
 
     def _safe(self, text: str) -> str:
         cleaned = _QUERY.sub("?<query removed>", text)

@@ -97,7 +97,7 @@ class ShipStationConnector(Connector):
             if status == "on_hold":
                 body["orderStatus"] = "on_hold"  # the warehouse's hold is theirs to release
         answer = self.client.request("POST", "orders/createorder", body=body)
-        data = answer.data if isinstance(answer.data, dict) else {}
+        data = answer if isinstance(answer, dict) else {}
         status = str(data.get("orderStatus") or "")
         if data.get("orderKey") not in (None, request.order_key):
             raise Skippable(f"ShipStation answered for orderKey {data.get('orderKey')!r}, not {request.order_key!r}")

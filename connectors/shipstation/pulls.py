@@ -34,7 +34,7 @@ def pages(
     page, total = 1, 1
     while page <= total:
         answer = client.request("GET", target, params={**params, "page": page})
-        data = answer.data if isinstance(answer.data, dict) else {}
+        data = answer if isinstance(answer, dict) else {}
         found = data.get(key)
         items: list[Any] = found if isinstance(found, list) else []
         try:

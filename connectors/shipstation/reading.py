@@ -162,17 +162,17 @@ def map_provider_order(record: RawRecord) -> ProviderOrderStatus:
     return ProviderOrderStatus(order_key, str(data.get("orderId") or ""), status, modified_at)
 
 
-def shipment_record(data: Any, source: str, delivery_id: str | None = None) -> RawRecord:
+def _record(stream: str, id_field: str, what: str, data: Any, source: str, delivery_id: str | None) -> RawRecord:
     body = dumps_exact(data).decode("utf-8")
     if not isinstance(data, dict):
-        return RawRecord(SHIPMENTS, source, body, problem="not a ShipStation shipment", delivery_id=delivery_id)
-    sid = data.get("shipmentId")
-    return RawRecord(SHIPMENTS, source, body, external_id=str(sid) if sid else None, delivery_id=delivery_id)
+        return RawRecord(stream, source, body, problem=f"not a ShipStation {what}", delivery_id=delivery_id)
+    ident = data.get(id_field)
+    return RawRecord(stream, source, body, external_id=str(ident) if ident else None, delivery_id=delivery_id)
+
+
+def shipment_record(data: Any, source: str, delivery_id: str | None = None) -> RawRecord:
+    return _record(SHIPMENTS, "shipmentId", "shipment", data, source, delivery_id)
 
 
 def order_record(data: Any, source: str, delivery_id: str | None = None) -> RawRecord:
-    body = dumps_exact(data).decode("utf-8")
-    if not isinstance(data, dict):
-        return RawRecord(PROVIDER_ORDERS, source, body, problem="not a ShipStation order", delivery_id=delivery_id)
-    key = data.get("orderKey")
-    return RawRecord(PROVIDER_ORDERS, source, body, external_id=str(key) if key else None, delivery_id=delivery_id)
+    return _record(PROVIDER_ORDERS, "orderKey", "order", data, source, delivery_id)

@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from channelhub_connectors.shipstation.client import ShipStationClient, same_origin
 from channelhub_connectors.shipstation.pulls import pages
-from channelhub_connectors.shipstation.reading import is_hub_key, order_record, shipment_record
+from channelhub_connectors.shipstation.reading import SHIPMENTS, is_hub_key, order_record, shipment_record
 
 from channelhub.errors import Skippable
 from channelhub.ports import RawRecord, WebhookDelivery
@@ -98,7 +98,7 @@ def parse(client: ShipStationClient, raw_body: bytes, channel: str) -> list[RawR
         log.info("channel %s: ShipStation webhook %r ignored", channel, topic)
         return []
     if not isinstance(url, str) or not url:
-        return [RawRecord("shipments", f"webhook {topic}", raw_body.decode("utf-8", "replace"),
+        return [RawRecord(SHIPMENTS, f"webhook {topic}", raw_body.decode("utf-8", "replace"),
                           problem="the delivery has no resource_url", delivery_id=delivery)]  # fmt: skip
     if not same_origin(url, client.api_host):
         host = urlsplit(url).netloc or "(no host)"
