@@ -8,6 +8,10 @@ from typing import Any
 
 from rich.table import Table
 
+# Every status an outbox row can have, in the order a person reads them (the CLI's --status, the dashboard's
+# filter). Here, not beside the queries, because the CLI names them in its help: `--version` loads no database code.
+OUTBOX_STATUSES = ("pending", "inflight", "done", "dead", "superseded", "skipped")
+
 
 def fmt_time(value: datetime | None) -> str:
     if value is None:

@@ -8,7 +8,7 @@ import typer
 
 from channelhub.cli.app import app
 from channelhub.cli.common import console, err_console, fail, handle_errors, open_hub
-from channelhub.services.views import OUTBOX_STATUSES
+from channelhub.render import OUTBOX_STATUSES
 
 outbox_app = typer.Typer(help="Outbound writes: list them, retry dead ones.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Payloads that did not map: see why, replay after a fix.", no_args_is_help=True)

@@ -58,10 +58,6 @@ class ChannelStatus:
         return ((now or datetime.now(UTC)) - self.last_ok).total_seconds()
 
 
-# Every status an outbox row can have, in the order a person reads them (the CLI's --status, the dashboard's filter).
-OUTBOX_STATUSES = ("pending", "inflight", "done", "dead", "superseded", "skipped")
-
-
 def _count_by(session: Session, column: Any, *where: Any) -> dict[str, int]:
     rows = session.execute(select(column, func.count()).where(*where).group_by(column)).all()
     return {key: count for key, count in rows}

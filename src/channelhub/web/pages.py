@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from channelhub.render import OUTBOX_STATUSES
 from channelhub.services import dashboard as board
 from channelhub.services.views import (
-    OUTBOX_STATUSES,
     NotFound,
     channel_statuses,
     order_detail,
